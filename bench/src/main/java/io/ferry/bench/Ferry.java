@@ -1,0 +1,6 @@
+package io.ferry.bench;
+
+public final class Ferry {
+    public static void main(String[] args) {
+    }
+}
