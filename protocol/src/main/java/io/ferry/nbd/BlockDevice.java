@@ -48,6 +48,15 @@ public interface BlockDevice {
     void flush(IoCompletion done);
 
     /**
+     * True when {@link #writeZeroes} is always cheap (no data is written, for example a hole
+     * punch or a metadata update), so the server may honour NBD_CMD_FLAG_FAST_ZERO; otherwise
+     * the server answers fast-zero requests with ENOTSUP and the client zeroes some other way.
+     */
+    default boolean canZeroFast() {
+        return false;
+    }
+
+    /**
      * Allocation status for {@code base:allocation}: extents covering {@code [offset, offset +
      * length)} from its start (the last may end past or short of the range end, as the spec
      * allows). The default reports the whole range as allocated data.
