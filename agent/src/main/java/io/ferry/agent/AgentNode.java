@@ -1,18 +1,140 @@
 package io.ferry.agent;
 
 import io.ferry.agent.config.AgentConfig;
+import io.ferry.agent.config.GroupConfig;
+import io.ferry.agent.config.VolumeConfig;
+import io.ferry.agent.journal.ChronicleJournal;
+import io.ferry.agent.journal.Journal;
+import io.ferry.agent.nbd.CapturedVolume;
+import io.ferry.agent.pipeline.WritePipeline;
+import io.ferry.agent.store.BackingFile;
+import io.ferry.nbd.NbdExportRegistry;
+import io.ferry.nbd.NbdServer;
+import io.ferry.time.EpochNanoClock;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-/** The agent daemon as an object: {@link #launch} starts it, {@link #close} stops it. */
+/**
+ * The agent daemon as an object (Aeron's MediaDriver shape): {@link #launch} opens every
+ * group's journal and volumes, starts one write pipeline per consistency group and the NBD
+ * server in front of them; {@link #close} stops them in reverse order, answering everything
+ * already accepted. {@code main} only parses arguments; tests launch the same object
+ * in-process.
+ */
 public final class AgentNode implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(AgentNode.class);
+    private static final int RING_SIZE = 4096;
+    /** Largest NBD request; journal records are at most this big. */
+    private static final int MAX_PAYLOAD_BYTES = 32 << 20;
 
-    private AgentNode() {
+    private final AgentConfig config;
+    private final List<AutoCloseable> resources = new ArrayList<>();
+    private final Map<String, Group> groups = new LinkedHashMap<>();
+    private final Map<String, CapturedVolume> exports = new LinkedHashMap<>();
+    private NbdServer nbdServer;
+
+    /** One consistency group's running parts. */
+    public record Group(GroupConfig config, Journal journal, WritePipeline pipeline, List<BackingFile> files) {
     }
 
-    public static AgentNode launch(AgentConfig config) throws Exception {
-        throw new UnsupportedOperationException("not yet");
+    private AgentNode(AgentConfig config) {
+        this.config = config;
     }
 
+    /** Starts the agent; on any failure everything started so far is closed again. */
+    public static AgentNode launch(AgentConfig config) throws IOException {
+        return launch(config, EpochNanoClock.system());
+    }
+
+    public static AgentNode launch(AgentConfig config, EpochNanoClock clock) throws IOException {
+        AgentNode node = new AgentNode(config);
+        try {
+            node.start(clock);
+            return node;
+        } catch (IOException | RuntimeException e) {
+            node.close();
+            throw e;
+        }
+    }
+
+    private void start(EpochNanoClock clock) throws IOException {
+        Files.createDirectories(config.dataDir());
+        Path journalRoot = Files.createDirectories(config.dataDir().resolve("journal"));
+        for (GroupConfig groupConfig : config.groups()) {
+            Journal journal = ChronicleJournal.open(journalRoot.resolve(groupConfig.name()), groupConfig.name());
+            resources.add(journal);
+            List<String> names = new ArrayList<>();
+            List<BackingFile> files = new ArrayList<>();
+            for (VolumeConfig volume : groupConfig.volumes()) {
+                BackingFile file = BackingFile.openOrCreate(volume.path(), volume.sizeBytes());
+                resources.add(file);
+                names.add(volume.name());
+                files.add(file);
+            }
+            WritePipeline pipeline = WritePipeline.start(groupConfig.name(), names, files, journal, clock, RING_SIZE);
+            resources.add(pipeline);
+            groups.put(groupConfig.name(), new Group(groupConfig, journal, pipeline, List.copyOf(files)));
+            for (int i = 0; i < names.size(); i++) {
+                exports.put(names.get(i), new CapturedVolume(names.get(i), i, files.get(i), pipeline));
+            }
+            LOG.info("group {}: {} volume(s), journal at seq {}", groupConfig.name(), names.size(), journal.lastSeq());
+        }
+        InetSocketAddress tcp = config.nbd().listen() == null ? null : config.nbd().listen().toSocketAddress();
+        NbdExportRegistry registry = new NbdExportRegistry();
+        exports.forEach(registry::put);
+        nbdServer = NbdServer.start(new NbdServer.Options(tcp, config.nbd().socket(), Runtime.getRuntime().availableProcessors(), MAX_PAYLOAD_BYTES), registry);
+        resources.add(nbdServer);
+        LOG.info("agent {} serving NBD on {}{}", config.id(),
+                nbdServer.tcpAddress() == null ? "-" : nbdServer.tcpAddress(),
+                nbdServer.unixSocket() == null ? "" : " and " + nbdServer.unixSocket());
+    }
+
+    public AgentConfig config() {
+        return config;
+    }
+
+    /** The address NBD clients connect to (the real port when the config asked for port 0). */
+    public InetSocketAddress nbdAddress() {
+        return nbdServer.tcpAddress();
+    }
+
+    public Path nbdSocket() {
+        return nbdServer.unixSocket();
+    }
+
+    public Group group(String name) {
+        return groups.get(name);
+    }
+
+    public Collection<Group> groups() {
+        return groups.values();
+    }
+
+    /**
+     * Stops the NBD server first (no new requests), then drains and syncs each pipeline, then
+     * closes journals and files.
+     */
     @Override
     public void close() {
+        List<AutoCloseable> reversed = new ArrayList<>(resources);
+        java.util.Collections.reverse(reversed);
+        // The NBD server was started last; closing in reverse stops intake before the pipelines.
+        for (AutoCloseable resource : reversed) {
+            try {
+                resource.close();
+            } catch (Exception e) {
+                LOG.warn("closing {}: {}", resource, e.toString());
+            }
+        }
+        resources.clear();
     }
 }

@@ -1,0 +1,85 @@
+package io.ferry.agent.nbd;
+
+import io.ferry.agent.pipeline.WritePipeline;
+import io.ferry.agent.store.BackingFile;
+import io.ferry.nbd.BlockDevice;
+import io.ferry.nbd.IoCompletion;
+import io.ferry.nbd.NbdErrors;
+import io.netty.buffer.ByteBuf;
+import java.io.IOException;
+
+/**
+ * One protected volume as the NBD server sees it: reads go straight to the backing file (every
+ * answered write is already there), everything that changes data goes through the group's
+ * {@link WritePipeline} so it is sequenced and journaled first.
+ *
+ * <p>Reads run on the calling event loop as positional reads served from the page cache, as
+ * qemu-nbd and nbdkit do; writes, zeroing and syncs never do.
+ */
+public final class CapturedVolume implements BlockDevice {
+    private final String name;
+    private final int index;
+    private final BackingFile file;
+    private final WritePipeline pipeline;
+
+    public CapturedVolume(String name, int index, BackingFile file, WritePipeline pipeline) {
+        this.name = name;
+        this.index = index;
+        this.file = file;
+        this.pipeline = pipeline;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public long sizeBytes() {
+        return file.sizeBytes();
+    }
+
+    @Override
+    public boolean isReadOnly() {
+        return false;
+    }
+
+    /** A FLUSH goes through the group's ring behind every answered write, from any connection. */
+    @Override
+    public boolean flushCoversAllConnections() {
+        return true;
+    }
+
+    @Override
+    public void read(long offset, int length, ByteBuf dst, IoCompletion done) {
+        int writerIndex = dst.writerIndex();
+        try {
+            dst.ensureWritable(length);
+            file.read(offset, dst.nioBuffer(writerIndex, length));
+            dst.writerIndex(writerIndex + length);
+            done.complete(NbdErrors.OK);
+        } catch (IOException | RuntimeException e) {
+            dst.writerIndex(writerIndex);
+            done.complete(NbdErrors.EIO);
+        }
+    }
+
+    @Override
+    public void write(long offset, ByteBuf data, boolean fua, IoCompletion done) {
+        pipeline.submitWrite(index, offset, data, fua, done);
+    }
+
+    @Override
+    public void writeZeroes(long offset, long length, boolean fua, IoCompletion done) {
+        pipeline.submitWriteZeroes(index, offset, length, fua, done);
+    }
+
+    @Override
+    public void trim(long offset, long length, boolean fua, IoCompletion done) {
+        pipeline.submitTrim(index, offset, length, fua, done);
+    }
+
+    @Override
+    public void flush(IoCompletion done) {
+        pipeline.submitFlush(done);
+    }
+}

@@ -1,0 +1,266 @@
+package io.ferry.agent.pipeline;
+
+import com.lmax.disruptor.BlockingWaitStrategy;
+import com.lmax.disruptor.EventHandler;
+import com.lmax.disruptor.ExceptionHandler;
+import com.lmax.disruptor.RingBuffer;
+import com.lmax.disruptor.dsl.Disruptor;
+import com.lmax.disruptor.dsl.ProducerType;
+import io.ferry.agent.journal.Journal;
+import io.ferry.agent.store.BackingFile;
+import io.ferry.nbd.IoCompletion;
+import io.ferry.nbd.NbdErrors;
+import io.ferry.time.EpochNanoClock;
+import io.netty.buffer.ByteBuf;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The write path of one consistency group: the group's sequencer. Requests from any number of
+ * connections (Netty event loops, several volumes) are published into one Disruptor ring; its
+ * single consumer, the pipeline thread, gives each write, zero-write and trim the group's next
+ * sequence number, appends it to the journal, applies it to the backing file, and only then
+ * answers it. So a write issued after another's reply always carries the higher seq, and the
+ * journal holds the group's writes in an order every volume agrees with.
+ *
+ * <p>FLUSH and FUA are answered by the {@link GroupCommitter} (the group's sync thread) once the
+ * journal and the touched backing files are synced; the pipeline thread hands it one batch per
+ * Disruptor batch, so concurrent flushes share one sync.
+ *
+ * <p>A journal, backing-file or sync failure puts the group into a failed state: every later
+ * write is refused with EIO rather than risk a journal and a volume that disagree (after a
+ * failed fsync, nothing written before it can be trusted durable).
+ *
+ * <p>Threads: {@code submit*} methods from any thread; everything else in here is owned by the
+ * pipeline thread.
+ */
+public final class WritePipeline implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(WritePipeline.class);
+
+    private final String group;
+    private final String[] volumeNames;
+    private final BackingFile[] files;
+    private final Journal journal;
+    private final EpochNanoClock clock;
+    private final Disruptor<WriteEvent> disruptor;
+    private final RingBuffer<WriteEvent> ring;
+    private final GroupCommitter committer;
+
+    private volatile boolean closed;
+    private volatile String failure;
+    private volatile long capturedSeq;
+
+    private WritePipeline(String group, List<String> volumeNames, List<BackingFile> files, Journal journal,
+                          EpochNanoClock clock, int ringSize) {
+        this.group = group;
+        this.volumeNames = volumeNames.toArray(String[]::new);
+        this.files = files.toArray(BackingFile[]::new);
+        this.journal = journal;
+        this.clock = clock;
+        this.capturedSeq = journal.lastSeq();
+        this.committer = new GroupCommitter(group, journal, this.files, this::fail);
+        this.disruptor = new Disruptor<>(WriteEvent::new, ringSize,
+                r -> {
+                    Thread t = new Thread(r, "ferry-pipeline-" + group);
+                    t.setDaemon(true);
+                    return t;
+                },
+                ProducerType.MULTI, new BlockingWaitStrategy());
+        this.disruptor.handleEventsWith(new Sequencer());
+        this.disruptor.setDefaultExceptionHandler(new LastResortHandler());
+        this.ring = disruptor.getRingBuffer();
+    }
+
+    /**
+     * Starts the pipeline of {@code group}. {@code volumeNames.get(i)} is backed by
+     * {@code files.get(i)}; requests name volumes by that index. Sequencing resumes after the
+     * journal's last seq.
+     */
+    public static WritePipeline start(String group, List<String> volumeNames, List<BackingFile> files,
+                                      Journal journal, EpochNanoClock clock, int ringSize) {
+        if (volumeNames.size() != files.size()) {
+            throw new IllegalArgumentException("volumes and files differ in number");
+        }
+        WritePipeline pipeline = new WritePipeline(group, volumeNames, files, journal, clock, ringSize);
+        pipeline.committer.start();
+        pipeline.disruptor.start();
+        return pipeline;
+    }
+
+    public String group() {
+        return group;
+    }
+
+    /** Highest seq assigned in this group (journaled). */
+    public long capturedSeq() {
+        return capturedSeq;
+    }
+
+    /** Why the group stopped accepting writes, or null while it is healthy. */
+    public String failure() {
+        return failure;
+    }
+
+    /**
+     * Captures a write. Takes ownership of one reference to {@code data}. {@code done} is called
+     * after the journal append and the backing write (and, with {@code fua}, their sync).
+     */
+    public void submitWrite(int volume, long offset, ByteBuf data, boolean fua, IoCompletion done) {
+        publish(WriteEvent.WRITE, volume, offset, data.readableBytes(), fua, data, done);
+    }
+
+    public void submitWriteZeroes(int volume, long offset, long length, boolean fua, IoCompletion done) {
+        publish(WriteEvent.WRITE_ZEROES, volume, offset, length, fua, null, done);
+    }
+
+    public void submitTrim(int volume, long offset, long length, boolean fua, IoCompletion done) {
+        publish(WriteEvent.TRIM, volume, offset, length, fua, null, done);
+    }
+
+    /** Completes once every write of this group answered before the call is durable. */
+    public void submitFlush(IoCompletion done) {
+        publish(WriteEvent.FLUSH, 0, 0, 0, false, null, done);
+    }
+
+    private void publish(byte op, int volume, long offset, long length, boolean fua, ByteBuf data, IoCompletion done) {
+        if (closed) {
+            if (data != null) {
+                data.release();
+            }
+            done.complete(NbdErrors.ESHUTDOWN);
+            return;
+        }
+        long slot = ring.next();
+        try {
+            ring.get(slot).set(op, volume, offset, length, fua, data, done);
+        } finally {
+            ring.publish(slot);
+        }
+    }
+
+    private void fail(String reason) {
+        if (failure == null) {
+            failure = reason;
+            LOG.error("group {}: writes are refused from now on (EIO): {}", group, reason);
+        }
+    }
+
+    /**
+     * Stops accepting requests, finishes everything already in the ring (answering it), syncs,
+     * and stops both threads. The journal and files stay open: they belong to the caller.
+     */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            disruptor.shutdown(30, TimeUnit.SECONDS);
+        } catch (com.lmax.disruptor.TimeoutException e) {
+            LOG.error("group {}: pipeline did not drain within 30 s; halting it", group);
+            disruptor.halt();
+        }
+        try {
+            committer.submit(new GroupCommitter.Batch(new IoCompletion[0], allTrue(files.length)));
+            committer.close();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static boolean[] allTrue(int n) {
+        boolean[] all = new boolean[n];
+        java.util.Arrays.fill(all, true);
+        return all;
+    }
+
+    /** The pipeline thread's handler: the group's sequencer. */
+    private final class Sequencer implements EventHandler<WriteEvent> {
+        private final List<IoCompletion> waiters = new ArrayList<>();
+        private boolean[] dirty = new boolean[files.length];
+
+        @Override
+        public void onEvent(WriteEvent event, long ringSeq, boolean endOfBatch) {
+            IoCompletion done = event.done;
+            int errno;
+            try {
+                errno = apply(event);
+            } catch (Exception e) {
+                fail(describe(event) + " failed: " + e);
+                errno = NbdErrors.EIO;
+            } finally {
+                if (event.data != null) {
+                    event.data.release();
+                }
+                event.clear();
+            }
+            if (errno != NbdErrors.OK || !(event.fua || event.op == WriteEvent.FLUSH)) {
+                done.complete(errno);
+            } else {
+                waiters.add(done);
+            }
+            if (endOfBatch && !waiters.isEmpty()) {
+                committer.submit(new GroupCommitter.Batch(waiters.toArray(IoCompletion[]::new), dirty));
+                waiters.clear();
+                dirty = new boolean[files.length];
+            }
+        }
+
+        private int apply(WriteEvent event) throws Exception {
+            if (event.op == WriteEvent.FLUSH) {
+                return failure == null ? NbdErrors.OK : NbdErrors.EIO;
+            }
+            if (failure != null) {
+                return NbdErrors.EIO;
+            }
+            int v = event.volume;
+            long seq = capturedSeq + 1;
+            long nowNanos = clock.epochNanos();
+            switch (event.op) {
+                case WriteEvent.WRITE -> {
+                    ByteBuffer payload = event.data.nioBuffer();
+                    journal.append(volumeNames[v], seq, event.offset, event.length, nowNanos, Journal.WRITE, payload);
+                    capturedSeq = seq;
+                    files[v].write(event.offset, payload);
+                }
+                case WriteEvent.WRITE_ZEROES, WriteEvent.TRIM -> {
+                    byte type = event.op == WriteEvent.TRIM ? Journal.TRIM : Journal.WRITE_ZEROES;
+                    journal.append(volumeNames[v], seq, event.offset, event.length, nowNanos, type, null);
+                    capturedSeq = seq;
+                    // A trimmed range reads back as zeroes, so the journal replays to the same bytes.
+                    files[v].zero(event.offset, event.length);
+                }
+                default -> throw new IllegalStateException("unknown op " + event.op);
+            }
+            dirty[v] = true;
+            return NbdErrors.OK;
+        }
+
+        private String describe(WriteEvent event) {
+            return "op " + event.op + " on " + volumeNames[event.volume] + " at " + event.offset + "+" + event.length;
+        }
+    }
+
+    /** Should never fire: the sequencer catches everything. Logs and keeps the ring moving. */
+    private final class LastResortHandler implements ExceptionHandler<WriteEvent> {
+        @Override
+        public void handleEventException(Throwable ex, long sequence, WriteEvent event) {
+            fail("pipeline error: " + ex);
+        }
+
+        @Override
+        public void handleOnStartException(Throwable ex) {
+            fail("pipeline start error: " + ex);
+        }
+
+        @Override
+        public void handleOnShutdownException(Throwable ex) {
+            LOG.warn("group {}: pipeline shutdown error: {}", group, ex.toString());
+        }
+    }
+}
