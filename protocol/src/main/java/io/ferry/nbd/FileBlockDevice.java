@@ -29,6 +29,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 public final class FileBlockDevice implements BlockDevice, AutoCloseable {
 
     private static final int ZERO_CHUNK_BYTES = 1 << 20;
+    private static final int ZERO_BLOCK_BYTES = 4096;
 
     private final Path file;
     private final FileChannel channel;
@@ -119,6 +120,9 @@ public final class FileBlockDevice implements BlockDevice, AutoCloseable {
             while (filled < length) {
                 int n = dst.setBytes(start + filled, channel, offset + filled, length - filled);
                 if (n < 0) {
+                    if (!channel.isOpen()) {
+                        throw new ClosedChannelException(); // Netty reports a closed channel as EOF
+                    }
                     dst.setZero(start + filled, length - filled); // past the file's end: zeroes
                     break;
                 }
@@ -257,12 +261,22 @@ public final class FileBlockDevice implements BlockDevice, AutoCloseable {
                     }
                 }
                 int filled = scratch.position();
-                scratch.flip();
-                zeroes.clear().limit(filled);
-                if (scratch.mismatch(zeroes) != -1) {
-                    zeroes.clear().limit(chunk);
+                // Rewrite only the 4 KiB blocks that are not zero already, so holes stay holes.
+                int block = 0;
+                while (block < chunk) {
+                    int blockEnd = Math.min(chunk, block + ZERO_BLOCK_BYTES);
+                    if (isZero(scratch, zeroes, block, Math.min(blockEnd, filled))) {
+                        block = blockEnd;
+                        continue;
+                    }
+                    int runStart = block;
+                    while (block < chunk && !isZero(scratch, zeroes, block,
+                            Math.min(Math.min(chunk, block + ZERO_BLOCK_BYTES), filled))) {
+                        block = Math.min(chunk, block + ZERO_BLOCK_BYTES);
+                    }
+                    zeroes.clear().limit(block - runStart);
                     while (zeroes.hasRemaining()) {
-                        channel.write(zeroes, position + zeroes.position());
+                        channel.write(zeroes, position + runStart + zeroes.position());
                     }
                 }
                 position += chunk;
@@ -271,6 +285,14 @@ public final class FileBlockDevice implements BlockDevice, AutoCloseable {
         } catch (IOException e) {
             return errnoOf(e);
         }
+    }
+
+    /** True when {@code scratch[from, to)} is all zeroes (an empty range is). */
+    private static boolean isZero(ByteBuffer scratch, ByteBuffer zeroes, int from, int to) {
+        if (to <= from) {
+            return true;
+        }
+        return scratch.slice(from, to - from).mismatch(zeroes.clear().limit(to - from)) == -1;
     }
 
     private static int errnoOf(IOException e) {

@@ -212,6 +212,17 @@ public final class NbdServer implements AutoCloseable {
         return unixChannel == null ? null : unixSocket;
     }
 
+    /** Client connections currently open (negotiating or transmitting). */
+    public int connectionCount() {
+        int count = 0;
+        for (Channel channel : channels) {
+            if (!(channel instanceof ServerChannel)) {
+                count++;
+            }
+        }
+        return count;
+    }
+
     /** Closes the listeners and every connection, stops the event loops, removes the socket file. */
     @Override
     public void close() {
