@@ -2,6 +2,7 @@ package io.ferry.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.ferry.nbd.NbdClient;
 import io.ferry.testing.Cmd;
 import io.ferry.testing.Interop;
 import java.nio.file.Files;
@@ -40,8 +41,11 @@ class AgentInteropTest {
     }
 
     @Test
-    void shouldDescribeListAndMapExportsToNbdinfo() {
+    void shouldDescribeListAndMapExportsToNbdinfo() throws Exception {
         Interop.requireTools("nbdinfo");
+        try (NbdClient client = NbdClient.connect(agent.nbdAddress(), "db-log")) {
+            client.write(0, new byte[1 << 20], false);
+        }
         String info = Cmd.run(60, "nbdinfo", uri("db-data")).assertSuccess().output();
         assertThat(info).contains("export-size: " + AgentFixture.VOLUME_BYTES).contains("can_flush: true")
                 .contains("can_fua: true").contains("can_multi_conn: true").contains("can_trim: true")
@@ -49,7 +53,8 @@ class AgentInteropTest {
         String list = Cmd.run(60, "nbdinfo", "--list", uri("")).assertSuccess().output();
         assertThat(list).contains("export=\"db-data\"").contains("export=\"db-log\"");
         String map = Cmd.run(60, "nbdinfo", "--map", unixUri("db-log")).assertSuccess().output();
-        assertThat(map).matches("(?s)\\s*0\\s+" + AgentFixture.VOLUME_BYTES + "\\s+0\\s+data\\s*");
+        assertThat(map).matches("(?s)\\s*0\\s+1048576\\s+0\\s+data\\s+1048576\\s+"
+                + (AgentFixture.VOLUME_BYTES - (1 << 20)) + "\\s+3\\s+hole,zero\\s*");
     }
 
     @Test

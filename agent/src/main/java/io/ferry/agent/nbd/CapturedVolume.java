@@ -17,6 +17,9 @@ import java.io.IOException;
  * qemu-nbd and nbdkit do; writes, zeroing and syncs never do.
  */
 public final class CapturedVolume implements BlockDevice {
+    /** Bounds one BLOCK_STATUS reply. */
+    private static final int MAX_EXTENTS = 1024;
+
     private final String name;
     private final int index;
     private final BackingFile file;
@@ -76,6 +79,17 @@ public final class CapturedVolume implements BlockDevice {
     @Override
     public void trim(long offset, long length, boolean fua, IoCompletion done) {
         pipeline.submitTrim(index, offset, length, fua, done);
+    }
+
+    /** Holes read as zeroes, so they are reported as HOLE|ZERO; qemu and nbdcopy then skip them. */
+    @Override
+    public void blockStatus(long offset, long length, ExtentSink sink) {
+        file.allocation(offset, length, MAX_EXTENTS, (runBytes, hole) -> sink.extent(runBytes, hole ? 3 : 0));
+    }
+
+    @Override
+    public boolean canZeroFast() {
+        return file.punchesHoles();
     }
 
     @Override

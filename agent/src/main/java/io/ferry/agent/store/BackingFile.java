@@ -19,12 +19,16 @@ public final class BackingFile implements AutoCloseable {
 
     private final Path path;
     private final FileChannel channel;
+    private static final long HOLE_ALIGN_BYTES = 4096;
+
     private final long sizeBytes;
+    private final SparseRegions sparse;
 
     private BackingFile(Path path, FileChannel channel, long sizeBytes) {
         this.path = path;
         this.channel = channel;
         this.sizeBytes = sizeBytes;
+        this.sparse = SparseRegions.open(path);
     }
 
     /**
@@ -45,8 +49,9 @@ public final class BackingFile implements AutoCloseable {
         } else {
             channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE,
                     StandardOpenOption.CREATE_NEW, StandardOpenOption.SPARSE);
-            if (sizeBytes > 0) {
-                channel.write(ByteBuffer.allocate(1), sizeBytes - 1);
+            // setLength extends with a hole: no block of the new volume is allocated.
+            try (java.io.RandomAccessFile file = new java.io.RandomAccessFile(path.toFile(), "rw")) {
+                file.setLength(sizeBytes);
             }
         }
         return new BackingFile(path, channel, sizeBytes);
@@ -84,8 +89,57 @@ public final class BackingFile implements AutoCloseable {
         }
     }
 
-    /** Makes {@code [offset, offset + length)} read back as zeroes, a chunk at a time (memory stays bounded). */
+    /**
+     * Makes {@code [offset, offset + length)} read back as zeroes: the 4 KiB-aligned middle is
+     * deallocated (a hole punched) where the file system can, the rest written with zeroes a
+     * chunk at a time, so memory stays bounded and a trim of the whole volume costs no data.
+     */
     public void zero(long offset, long length) throws IOException {
+        long end = offset + length;
+        long holeStart = (offset + HOLE_ALIGN_BYTES - 1) & -HOLE_ALIGN_BYTES;
+        long holeEnd = end & -HOLE_ALIGN_BYTES;
+        if (sparse != null && holeEnd > holeStart && sparse.punchHole(holeStart, holeEnd - holeStart)) {
+            writeZeroes(offset, holeStart - offset);
+            writeZeroes(holeEnd, end - holeEnd);
+        } else {
+            writeZeroes(offset, length);
+        }
+    }
+
+    /**
+     * Reports {@code [offset, offset + length)} as runs of data and holes, in order, at most
+     * {@code maxRuns} of them (the last may end short of the range). Without hole information
+     * the whole range is data.
+     */
+    public void allocation(long offset, long length, int maxRuns, RunSink sink) {
+        long end = offset + length;
+        long position = offset;
+        for (int runs = 0; runs < maxRuns && position < end; runs++) {
+            long data = sparse == null ? position : sparse.nextData(position, end);
+            if (data < 0) {
+                data = position;
+            }
+            if (data > position) {
+                sink.run(data - position, true);
+                position = data;
+            } else {
+                long hole = sparse == null ? end : sparse.nextHole(position, end);
+                if (hole <= position) {
+                    hole = end;
+                }
+                sink.run(hole - position, false);
+                position = hole;
+            }
+        }
+    }
+
+    /** Receives allocation runs. */
+    @FunctionalInterface
+    public interface RunSink {
+        void run(long lengthBytes, boolean hole);
+    }
+
+    private void writeZeroes(long offset, long length) throws IOException {
         long position = offset;
         long end = offset + length;
         while (position < end) {
@@ -97,6 +151,11 @@ public final class BackingFile implements AutoCloseable {
         }
     }
 
+    /** True while zeroing deallocates instead of writing zeroes. */
+    public boolean punchesHoles() {
+        return sparse != null && sparse.canPunch();
+    }
+
     /** Puts every write done so far on stable storage. */
     public void force() throws IOException {
         channel.force(false);
@@ -104,6 +163,9 @@ public final class BackingFile implements AutoCloseable {
 
     @Override
     public void close() {
+        if (sparse != null) {
+            sparse.close();
+        }
         try {
             channel.close();
         } catch (IOException e) {
