@@ -20,6 +20,10 @@ import net.openhft.chronicle.wire.DocumentContext;
  */
 final class ChronicleJournalReader implements JournalReader {
     private static final int VOLUME_CACHE_SIZE = 16;
+    /** Outcomes of {@link #readNext}. */
+    private static final int READ = 0;
+    private static final int NOTHING = 1;
+    private static final int OTHER_SEQ = 2;
 
     private final ChronicleJournal journal;
     private final String[] volumeCache = new String[VOLUME_CACHE_SIZE];
@@ -91,10 +95,6 @@ final class ChronicleJournalReader implements JournalReader {
             lookedForNext = true;
         }
     }
-
-    private static final int READ = 0;
-    private static final int NOTHING = 1;
-    private static final int OTHER_SEQ = 2;
 
     private int readNext(JournalEntry into) {
         try (DocumentContext dc = tailer.readingDocument()) {
