@@ -108,6 +108,26 @@ class NbdInteropTest {
         fio("nbd+unix:///disk?socket=" + server.unixSocket());
     }
 
+    @Test
+    void nbdcopyWithFourConnectionsCopiesAnImageThatQemuImgComparesEqual() throws Exception {
+        Interop.requireTools("nbdcopy", "qemu-img");
+        Path source = dir.resolve("source.img");
+        byte[] block = new byte[1 << 20];
+        new java.util.Random(7).nextBytes(block);
+        try (var out = java.nio.channels.FileChannel.open(source, java.nio.file.StandardOpenOption.CREATE_NEW,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            for (long offset = 0; offset < SIZE; offset += 4L << 20) { // data every 4 MiB, holes between
+                out.write(java.nio.ByteBuffer.wrap(block), offset);
+            }
+            out.truncate(SIZE);
+            if (out.size() < SIZE) {
+                out.write(java.nio.ByteBuffer.allocate(1), SIZE - 1);
+            }
+        }
+        run("nbdcopy", "--flush", "--connections=4", source.toString(), tcpUri + "/disk");
+        run("qemu-img", "compare", "-f", "raw", "-F", "raw", source.toString(), tcpUri + "/disk");
+    }
+
     private void fio(String uri) throws Exception {
         String out = run("fio", "--name=verify", "--ioengine=nbd", "--uri=" + uri, "--rw=randwrite", "--bs=4k",
                 "--size=16m", "--iodepth=32", "--verify=crc32c", "--fsync=16", "--output-format=normal");

@@ -80,6 +80,21 @@ class NbdTransmissionHandlerTest {
     }
 
     @Test
+    void requestsArrivingWithTheGoOptionAreHandedToTransmission() throws IOException {
+        exports.put("disk", device);
+        nbd = new EmbeddedNbd(exports, MAX_PAYLOAD);
+        in = nbd.in();
+        readGreeting(in);
+        nbd.send(clientFlags(CLIENT_FLAG_FIXED_NEWSTYLE), option(OPT_GO, goData("disk")),
+                NbdWire.write(0, 1, 0, filled(100, 4)), request(0, CMD_FLUSH, 2, 0, 0));
+        assertThat(readOptionReply(in).type()).isEqualTo(REP_INFO);
+        assertThat(readOptionReply(in).type()).isEqualTo(REP_ACK);
+        expectSimple(1, 0);
+        expectSimple(2, 0);
+        assertThat(device.calls()).containsExactly("write 0+100", "flush");
+    }
+
+    @Test
     void cookieIsEchoedUntouched() throws IOException {
         connect();
         long cookie = 0xFEDCBA9876543210L;
