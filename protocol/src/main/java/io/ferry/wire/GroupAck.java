@@ -1,0 +1,32 @@
+package io.ferry.wire;
+
+/**
+ * The receiver's answer for one group in HELLO_ACK: the seq up to which it holds the group
+ * durable (the agent resumes at {@code durableSeq + 1}; 0 when it holds nothing), its generation
+ * id for the group, and whether the agent may ship ({@link #STATUS_OK}).
+ */
+public record GroupAck(String name, long durableSeq, long generationId, int status) {
+
+    public static final int STATUS_OK = 0;
+    /** The group was promoted on the receiver: the agent is fenced and must not ship. */
+    public static final int STATUS_PROMOTED = 1;
+    /** The agent is not allowed to replicate into this group. */
+    public static final int STATUS_NOT_ALLOWED = 2;
+
+    static final int MIN_WIRE_BYTES = 1 + 1 + 8 + 8 + 1;
+
+    public GroupAck {
+        WireCodec.checkName("group name", name);
+        if (durableSeq < 0) {
+            throw new IllegalArgumentException("group " + name + " durableSeq is " + durableSeq + ", must be >= 0");
+        }
+        if (status < STATUS_OK || status > STATUS_NOT_ALLOWED) {
+            throw new IllegalArgumentException("group " + name + " status is " + status
+                    + ", must be 0 (OK), 1 (PROMOTED) or 2 (NOT_ALLOWED)");
+        }
+    }
+
+    public boolean ok() {
+        return status == STATUS_OK;
+    }
+}
