@@ -7,7 +7,7 @@ import io.ferry.agent.journal.ChronicleJournal;
 import io.ferry.agent.journal.Journal;
 import io.ferry.agent.nbd.CapturedVolume;
 import io.ferry.agent.pipeline.WritePipeline;
-import io.ferry.agent.store.BackingFile;
+import io.ferry.volume.VolumeFile;
 import io.ferry.nbd.NbdExportRegistry;
 import io.ferry.nbd.NbdServer;
 import io.ferry.time.EpochNanoClock;
@@ -43,7 +43,7 @@ public final class AgentNode implements AutoCloseable {
     private NbdServer nbdServer;
 
     /** One consistency group's running parts. */
-    public record Group(GroupConfig config, Journal journal, WritePipeline pipeline, List<BackingFile> files) {
+    public record Group(GroupConfig config, Journal journal, WritePipeline pipeline, List<VolumeFile> files) {
     }
 
     private AgentNode(AgentConfig config) {
@@ -73,9 +73,9 @@ public final class AgentNode implements AutoCloseable {
             Journal journal = ChronicleJournal.open(journalRoot.resolve(groupConfig.name()), groupConfig.name());
             resources.add(journal);
             List<String> names = new ArrayList<>();
-            List<BackingFile> files = new ArrayList<>();
+            List<VolumeFile> files = new ArrayList<>();
             for (VolumeConfig volume : groupConfig.volumes()) {
-                BackingFile file = BackingFile.openOrCreate(volume.path(), volume.sizeBytes());
+                VolumeFile file = VolumeFile.openOrCreate(volume.path(), volume.sizeBytes());
                 resources.add(file);
                 names.add(volume.name());
                 files.add(file);

@@ -5,7 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.ferry.agent.journal.ChronicleJournal;
 import io.ferry.agent.journal.Journal;
-import io.ferry.agent.store.BackingFile;
+import io.ferry.volume.VolumeFile;
 import io.ferry.agent.store.JournalReplay;
 import io.ferry.nbd.NbdClient;
 import io.ferry.testing.ChildJvm;
@@ -60,15 +60,15 @@ class AgentCrashTest {
         }
 
         byte[] backing = new byte[flushedBytes];
-        try (BackingFile file = BackingFile.openOrCreate(dir.resolve("db-data.img"), AgentFixture.VOLUME_BYTES)) {
+        try (VolumeFile file = VolumeFile.openOrCreate(dir.resolve("db-data.img"), AgentFixture.VOLUME_BYTES)) {
             file.read(0, ByteBuffer.wrap(backing));
         }
         assertThat(backing).as("backing file after kill -9").isEqualTo(expected);
 
         Path replayed = dir.resolve("replayed.img");
         try (Journal journal = ChronicleJournal.open(dir.resolve("agent-data/journal/db"), "db");
-             BackingFile replayData = BackingFile.openOrCreate(replayed, AgentFixture.VOLUME_BYTES);
-             BackingFile replayLog = BackingFile.openOrCreate(dir.resolve("replayed-log.img"), AgentFixture.VOLUME_BYTES)) {
+             VolumeFile replayData = VolumeFile.openOrCreate(replayed, AgentFixture.VOLUME_BYTES);
+             VolumeFile replayLog = VolumeFile.openOrCreate(dir.resolve("replayed-log.img"), AgentFixture.VOLUME_BYTES)) {
             assertThat(journal.lastSeq()).isGreaterThanOrEqualTo(32);
             JournalReplay.replay(journal, 1, journal.lastSeq(), Map.of("db-data", replayData, "db-log", replayLog));
             byte[] fromJournal = new byte[flushedBytes];

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.ferry.agent.journal.Journal;
 import io.ferry.agent.journal.JournalEntry;
 import io.ferry.agent.journal.JournalReader;
-import io.ferry.agent.store.BackingFile;
+import io.ferry.volume.VolumeFile;
 import io.ferry.agent.store.JournalReplay;
 import io.ferry.nbd.NbdClient;
 import java.nio.charset.StandardCharsets;
@@ -67,8 +67,8 @@ class AgentNodeTest {
 
             Path blankData = dir.resolve("replay-data.img");
             Path blankLog = dir.resolve("replay-log.img");
-            try (BackingFile replayData = BackingFile.openOrCreate(blankData, AgentFixture.VOLUME_BYTES);
-                 BackingFile replayLog = BackingFile.openOrCreate(blankLog, AgentFixture.VOLUME_BYTES)) {
+            try (VolumeFile replayData = VolumeFile.openOrCreate(blankData, AgentFixture.VOLUME_BYTES);
+                 VolumeFile replayLog = VolumeFile.openOrCreate(blankLog, AgentFixture.VOLUME_BYTES)) {
                 long applied = JournalReplay.replay(journal, 1, last, Map.of("db-data", replayData, "db-log", replayLog));
                 assertThat(applied).isEqualTo(last);
             }

@@ -1,4 +1,4 @@
-package io.ferry.agent.store;
+package io.ferry.volume;
 
 import java.io.IOException;
 import java.nio.file.Path;

@@ -1,4 +1,4 @@
-package io.ferry.agent.store;
+package io.ferry.volume;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -13,7 +13,7 @@ import java.nio.file.StandardOpenOption;
  * I/O. Positional reads and writes are thread-safe on a {@link FileChannel}; the pipeline thread
  * writes, event loops read, the group's sync thread forces.
  */
-public final class BackingFile implements AutoCloseable {
+public final class VolumeFile implements AutoCloseable {
     private static final int ZERO_CHUNK_BYTES = 1 << 20;
     private static final ByteBuffer ZEROES = ByteBuffer.allocateDirect(ZERO_CHUNK_BYTES).asReadOnlyBuffer();
 
@@ -24,7 +24,7 @@ public final class BackingFile implements AutoCloseable {
     private final long sizeBytes;
     private final SparseRegions sparse;
 
-    private BackingFile(Path path, FileChannel channel, long sizeBytes) {
+    private VolumeFile(Path path, FileChannel channel, long sizeBytes) {
         this.path = path;
         this.channel = channel;
         this.sizeBytes = sizeBytes;
@@ -36,7 +36,7 @@ public final class BackingFile implements AutoCloseable {
      * file keeps its content; a size that disagrees with {@code sizeBytes} is an error, since
      * silently growing or cutting a volume would corrupt whatever lives on it.
      */
-    public static BackingFile openOrCreate(Path path, long sizeBytes) throws IOException {
+    public static VolumeFile openOrCreate(Path path, long sizeBytes) throws IOException {
         FileChannel channel;
         if (Files.exists(path)) {
             channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
@@ -54,7 +54,7 @@ public final class BackingFile implements AutoCloseable {
                 file.setLength(sizeBytes);
             }
         }
-        return new BackingFile(path, channel, sizeBytes);
+        return new VolumeFile(path, channel, sizeBytes);
     }
 
     public Path path() {

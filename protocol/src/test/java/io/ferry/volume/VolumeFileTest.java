@@ -1,4 +1,4 @@
-package io.ferry.agent.store;
+package io.ferry.volume;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -13,7 +13,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class BackingFileTest {
+class VolumeFileTest {
     private static final long SIZE = 16L << 20;
 
     @TempDir
@@ -22,17 +22,17 @@ class BackingFileTest {
     @Test
     void shouldCreateAMissingFileSparseAtItsSizeAndRefuseAnExistingOneOfAnotherSize() throws Exception {
         Path path = dir.resolve("v.img");
-        try (BackingFile file = BackingFile.openOrCreate(path, SIZE)) {
+        try (VolumeFile file = VolumeFile.openOrCreate(path, SIZE)) {
             assertThat(file.sizeBytes()).isEqualTo(SIZE);
         }
         assertThat(Files.size(path)).isEqualTo(SIZE);
-        assertThatThrownBy(() -> BackingFile.openOrCreate(path, SIZE * 2))
+        assertThatThrownBy(() -> VolumeFile.openOrCreate(path, SIZE * 2))
                 .isInstanceOf(IOException.class).hasMessageContaining("configured size");
     }
 
     @Test
     void shouldReadZeroesAfterZeroingUnalignedRangesAndReportTheHoles() throws Exception {
-        try (BackingFile file = BackingFile.openOrCreate(dir.resolve("v.img"), SIZE)) {
+        try (VolumeFile file = VolumeFile.openOrCreate(dir.resolve("v.img"), SIZE)) {
             byte[] ones = new byte[4 << 20];
             Arrays.fill(ones, (byte) 1);
             file.write(0, ByteBuffer.wrap(ones));

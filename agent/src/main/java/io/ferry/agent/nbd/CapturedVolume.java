@@ -1,7 +1,7 @@
 package io.ferry.agent.nbd;
 
 import io.ferry.agent.pipeline.WritePipeline;
-import io.ferry.agent.store.BackingFile;
+import io.ferry.volume.VolumeFile;
 import io.ferry.nbd.BlockDevice;
 import io.ferry.nbd.IoCompletion;
 import io.ferry.nbd.NbdErrors;
@@ -22,10 +22,10 @@ public final class CapturedVolume implements BlockDevice {
 
     private final String name;
     private final int index;
-    private final BackingFile file;
+    private final VolumeFile file;
     private final WritePipeline pipeline;
 
-    public CapturedVolume(String name, int index, BackingFile file, WritePipeline pipeline) {
+    public CapturedVolume(String name, int index, VolumeFile file, WritePipeline pipeline) {
         this.name = name;
         this.index = index;
         this.file = file;

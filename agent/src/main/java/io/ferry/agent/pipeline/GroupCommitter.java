@@ -1,7 +1,7 @@
 package io.ferry.agent.pipeline;
 
 import io.ferry.agent.journal.Journal;
-import io.ferry.agent.store.BackingFile;
+import io.ferry.volume.VolumeFile;
 import io.ferry.nbd.IoCompletion;
 import io.ferry.nbd.NbdErrors;
 import java.util.ArrayList;
@@ -29,12 +29,12 @@ final class GroupCommitter implements Runnable {
 
     private final String group;
     private final Journal journal;
-    private final BackingFile[] files;
+    private final VolumeFile[] files;
     private final LinkedBlockingQueue<Batch> queue = new LinkedBlockingQueue<>();
     private final Thread thread;
     private final java.util.function.Consumer<String> onFailure;
 
-    GroupCommitter(String group, Journal journal, BackingFile[] files, java.util.function.Consumer<String> onFailure) {
+    GroupCommitter(String group, Journal journal, VolumeFile[] files, java.util.function.Consumer<String> onFailure) {
         this.onFailure = onFailure;
         this.group = group;
         this.journal = journal;

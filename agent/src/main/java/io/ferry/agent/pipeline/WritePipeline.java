@@ -7,7 +7,7 @@ import com.lmax.disruptor.RingBuffer;
 import com.lmax.disruptor.dsl.Disruptor;
 import com.lmax.disruptor.dsl.ProducerType;
 import io.ferry.agent.journal.Journal;
-import io.ferry.agent.store.BackingFile;
+import io.ferry.volume.VolumeFile;
 import io.ferry.nbd.IoCompletion;
 import io.ferry.nbd.NbdErrors;
 import io.ferry.time.EpochNanoClock;
@@ -43,22 +43,23 @@ public final class WritePipeline implements AutoCloseable {
 
     private final String group;
     private final String[] volumeNames;
-    private final BackingFile[] files;
+    private final VolumeFile[] files;
     private final Journal journal;
     private final EpochNanoClock clock;
     private final Disruptor<WriteEvent> disruptor;
     private final RingBuffer<WriteEvent> ring;
     private final GroupCommitter committer;
 
+    private final java.util.concurrent.CountDownLatch sequencerStarted = new java.util.concurrent.CountDownLatch(1);
     private volatile boolean closed;
     private volatile String failure;
     private volatile long capturedSeq;
 
-    private WritePipeline(String group, List<String> volumeNames, List<BackingFile> files, Journal journal,
+    private WritePipeline(String group, List<String> volumeNames, List<VolumeFile> files, Journal journal,
                           EpochNanoClock clock, int ringSize) {
         this.group = group;
         this.volumeNames = volumeNames.toArray(String[]::new);
-        this.files = files.toArray(BackingFile[]::new);
+        this.files = files.toArray(VolumeFile[]::new);
         this.journal = journal;
         this.clock = clock;
         this.capturedSeq = journal.lastSeq();
@@ -80,7 +81,7 @@ public final class WritePipeline implements AutoCloseable {
      * {@code files.get(i)}; requests name volumes by that index. Sequencing resumes after the
      * journal's last seq.
      */
-    public static WritePipeline start(String group, List<String> volumeNames, List<BackingFile> files,
+    public static WritePipeline start(String group, List<String> volumeNames, List<VolumeFile> files,
                                       Journal journal, EpochNanoClock clock, int ringSize) {
         if (volumeNames.size() != files.size()) {
             throw new IllegalArgumentException("volumes and files differ in number");
@@ -88,6 +89,16 @@ public final class WritePipeline implements AutoCloseable {
         WritePipeline pipeline = new WritePipeline(group, volumeNames, files, journal, clock, ringSize);
         pipeline.committer.start();
         pipeline.disruptor.start();
+        // Disruptor.shutdown() ignores a processor whose thread has not begun running, which
+        // would drop requests accepted right after start; wait until the sequencer runs.
+        try {
+            if (!pipeline.sequencerStarted.await(30, TimeUnit.SECONDS)) {
+                throw new IllegalStateException("pipeline thread of group " + group + " did not start");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted starting group " + group, e);
+        }
         return pipeline;
     }
 
@@ -183,6 +194,11 @@ public final class WritePipeline implements AutoCloseable {
     private final class Sequencer implements EventHandler<WriteEvent> {
         private final List<IoCompletion> waiters = new ArrayList<>();
         private boolean[] dirty = new boolean[files.length];
+
+        @Override
+        public void onStart() {
+            sequencerStarted.countDown();
+        }
 
         @Override
         public void onEvent(WriteEvent event, long ringSeq, boolean endOfBatch) {

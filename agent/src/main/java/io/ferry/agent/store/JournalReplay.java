@@ -3,6 +3,7 @@ package io.ferry.agent.store;
 import io.ferry.agent.journal.Journal;
 import io.ferry.agent.journal.JournalEntry;
 import io.ferry.agent.journal.JournalReader;
+import io.ferry.volume.VolumeFile;
 import java.io.IOException;
 import java.util.Map;
 
@@ -20,7 +21,7 @@ public final class JournalReplay {
      * Applies records {@code fromSeq..toSeq} (inclusive) to {@code files} (by volume name); a
      * record of a volume not in {@code files} is an error. Returns the last seq applied.
      */
-    public static long replay(Journal journal, long fromSeq, long toSeq, Map<String, BackingFile> files)
+    public static long replay(Journal journal, long fromSeq, long toSeq, Map<String, VolumeFile> files)
             throws IOException {
         JournalEntry entry = new JournalEntry();
         long expected = fromSeq;
@@ -30,7 +31,7 @@ public final class JournalReplay {
                     throw new IOException("journal of group " + journal.group() + " has seq " + entry.seq()
                             + " where " + expected + " was expected");
                 }
-                BackingFile file = files.get(entry.volume());
+                VolumeFile file = files.get(entry.volume());
                 if (file == null) {
                     throw new IOException("journal record " + entry.seq() + " names volume '" + entry.volume()
                             + "' which is not part of group " + journal.group());

@@ -3,7 +3,7 @@ package io.ferry.agent.pipeline;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.ferry.agent.journal.Journal;
-import io.ferry.agent.store.BackingFile;
+import io.ferry.volume.VolumeFile;
 import io.ferry.nbd.NbdErrors;
 import io.netty.buffer.Unpooled;
 import java.nio.ByteBuffer;
@@ -31,16 +31,16 @@ class WritePipelineTest {
     Path dir;
 
     private InMemoryJournal journal;
-    private BackingFile a;
-    private BackingFile b;
+    private VolumeFile a;
+    private VolumeFile b;
     private WritePipeline pipeline;
     private final AtomicLong clockNanos = new AtomicLong(1_000);
 
     @BeforeEach
     void start() throws Exception {
         journal = new InMemoryJournal();
-        a = BackingFile.openOrCreate(dir.resolve("a.img"), SIZE);
-        b = BackingFile.openOrCreate(dir.resolve("b.img"), SIZE);
+        a = VolumeFile.openOrCreate(dir.resolve("a.img"), SIZE);
+        b = VolumeFile.openOrCreate(dir.resolve("b.img"), SIZE);
         pipeline = WritePipeline.start("g", List.of("a", "b"), List.of(a, b), journal, clockNanos::incrementAndGet, 1024);
     }
 
@@ -57,7 +57,7 @@ class WritePipelineTest {
         return done.get(10, TimeUnit.SECONDS);
     }
 
-    private static byte[] read(BackingFile file, long offset, int length) throws Exception {
+    private static byte[] read(VolumeFile file, long offset, int length) throws Exception {
         ByteBuffer buffer = ByteBuffer.allocate(length);
         file.read(offset, buffer);
         return buffer.array();
