@@ -114,7 +114,7 @@ class AgentInteropTest {
     private static Cmd.Result fio(String uri, String generation, boolean verifyOnly) {
         List<String> command = new ArrayList<>(List.of("fio", "--name=gen", "--ioengine=nbd", "--uri=" + uri,
                 "--rw=randwrite", "--bs=4k", "--iodepth=32", "--size=32m", "--offset=0", "--randseed=4242",
-                "--verify=pattern", "--verify_pattern=" + generation + "%o"));
+                "--verify=pattern", "--verify_pattern=" + generation + "%o", "--verify_state_save=0"));
         command.add(verifyOnly ? "--verify_only=1" : "--do_verify=0");
         return Cmd.run(300, command);
     }
