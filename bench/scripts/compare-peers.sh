@@ -143,7 +143,7 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/ferry-bench.XXXXXX")"
 if [[ -z "$OUT_DIR" ]]; then
   OUT_DIR="$(mktemp -d "${TMPDIR:-/tmp}/ferry-bench-out.XXXXXX")"
 fi
-mkdir -p "$OUT_DIR/fio" "$WORK/logs" "$WORK/run"
+mkdir -p "$OUT_DIR/fio" "$OUT_DIR/logs" "$WORK/logs" "$WORK/run"
 OUT_DIR="$(cd "$OUT_DIR" && pwd)"
 RAW_FILE="$WORK/disk.raw"
 RUNS_CSV="$OUT_DIR/runs.csv"
@@ -278,10 +278,10 @@ groups:
 EOF
       timeout="$FERRY_START_TIMEOUT_S"
       if [[ "$name" == ferry ]]; then
-        env -C "$REPO_ROOT" "$FERRY_BIN" agent --config "$yaml" --pid-file "$pidfile" >"$SERVER_LOG" 2>&1 &
+        env -C "$REPO_ROOT" "$FERRY_RUN_BIN" agent --config "$yaml" --pid-file "$pidfile" >"$SERVER_LOG" 2>&1 &
       else
         env -C "$REPO_ROOT" JAVA_HOME="$FERRY_JAVA" PATH="$FERRY_JAVA/bin:$PATH" \
-          "$FERRY_BIN" agent --config "$yaml" --pid-file "$pidfile" >"$SERVER_LOG" 2>&1 &
+          "$FERRY_RUN_BIN" agent --config "$yaml" --pid-file "$pidfile" >"$SERVER_LOG" 2>&1 &
       fi
       ;;
   esac
@@ -362,32 +362,64 @@ java_version() { "$1" -version 2>&1 | tr '\n' ' ' | sed 's/ *$//'; }
 
 # ---------------------------------------------------------------- main loop
 
-# The launcher builds the jar when it is missing or stale: do that once, before any timing.
-ferry_preflight() {
-  local name="$1" log="$WORK/logs/ferry-preflight-$1.log"
-  local env_args=()
+# The launcher builds the jar when it is missing or stale. Build once before any timing, then
+# run every measurement from a snapshot (the launcher, bin/jvm-flags, pom.xml and the jar
+# copied into the work dir): all repeats measure the same build, and sources that others
+# edit during the run neither trigger a rebuild nor break an agent start.
+FERRY_RUN_BIN="$FERRY_BIN"
+
+launcher_help() {  # launcher_help BIN SERVER_NAME LOG: "BIN agent --help", in its own process group
+  local bin="$1" name="$2" log="$3" env_args=()
   [[ "$name" != ferry ]] && env_args=(JAVA_HOME="$FERRY_JAVA" PATH="$FERRY_JAVA/bin:$PATH")
-  echo "compare-peers: checking the launcher for $name ($FERRY_BIN agent --help; may build the jar)" >&2
-  # its own process group (setsid), so that a Ctrl-C can stop the launcher's Maven build too
-  setsid env -C "$REPO_ROOT" ${env_args[@]+"${env_args[@]}"} "$FERRY_BIN" agent --help >"$log" 2>&1 &
+  # setsid: a Ctrl-C stops the launcher's Maven build too (stop_group)
+  setsid env -C "$REPO_ROOT" ${env_args[@]+"${env_args[@]}"} "$bin" agent --help >"$log" 2>&1 &
   local pid=$! rc=0 deadline=$((SECONDS + FERRY_BUILD_TIMEOUT_S))
   STARTED_GROUPS+=("$pid")
   while alive "$pid" && (( SECONDS < deadline )); do sleep 0.5; done
   if alive "$pid"; then
     rc=124
-    echo "compare-peers: the launcher did not finish in ${FERRY_BUILD_TIMEOUT_S}s" >&2
+    echo "compare-peers: $bin did not finish in ${FERRY_BUILD_TIMEOUT_S}s" >&2
   else
     wait "$pid" || rc=$?
   fi
   stop_all
-  if (( rc != 0 )); then
-    tail -n 30 "$log" >&2 || true
-    die "the launcher fails for $name (exit $rc, log above); leave it out with --servers qemu-nbd,nbdkit"
+  return "$rc"
+}
+
+ferry_preflight() {
+  local name="$1" log="$WORK/logs/ferry-preflight-$1.log" attempt
+  for attempt in 1 2 3; do   # a build can collide with another build in the same tree: retry
+    echo "compare-peers: checking the launcher for $name ($FERRY_BIN agent --help; may build the jar)" >&2
+    launcher_help "$FERRY_BIN" "$name" "$log" && return 0
+    tail -n 15 "$log" >&2 || true
+    (( attempt < 3 )) && sleep 5
+  done
+  die "the launcher fails for $name (log above); leave it out with --servers qemu-nbd,nbdkit"
+}
+
+ferry_snapshot() {
+  local snap="$WORK/ferry-snapshot" jar="$REPO_ROOT/bench/target/ferry.jar"
+  [[ "$(readlink -f "$FERRY_BIN")" == "$(readlink -f "$REPO_ROOT/bin/ferry")" && -f "$jar" ]] || return 0
+  mkdir -p "$snap/bin" "$snap/bench/target"
+  cp "$REPO_ROOT/bin/ferry" "$REPO_ROOT/bin/jvm-flags" "$snap/bin/"
+  cp "$REPO_ROOT/pom.xml" "$snap/"
+  cp "$jar" "$snap/bench/target/ferry.jar"
+  touch "$snap/bench/target/ferry.jar"
+  if launcher_help "$snap/bin/ferry" ferry "$WORK/logs/ferry-snapshot.log"; then
+    FERRY_RUN_BIN="$snap/bin/ferry"
+    echo "ferry_jar=$(date -u -r "$jar" +%Y-%m-%dT%H:%M:%SZ) sha256:$(sha256sum "$snap/bench/target/ferry.jar" | cut -c1-12)" >>"$FACTS"
+    echo "compare-peers: agent runs from a snapshot of $jar" >&2
+  else
+    tail -n 15 "$WORK/logs/ferry-snapshot.log" >&2 || true
+    die "the snapshot of $jar does not run (rebuilt while copied?); try again"
   fi
 }
+
+ferry_wanted=0
 for s in "${SERVERS[@]}"; do
-  if is_ferry "$s"; then ferry_preflight "$s"; fi
+  if is_ferry "$s"; then ferry_preflight "$s"; ferry_wanted=1; fi
 done
+(( ferry_wanted )) && ferry_snapshot
 
 check_free_space
 layout_file
@@ -420,6 +452,9 @@ for job in "${JOBS[@]}"; do
           status=server-failed
         fi
         stop_all
+        # keep the server's log and fio's stderr beside the results (small; the work dir goes)
+        cp "$SERVER_LOG" "$OUT_DIR/logs/$tag.server.log" 2>/dev/null || true
+        [[ -s "$WORK/logs/$tag.fio.err" ]] && cp "$WORK/logs/$tag.fio.err" "$OUT_DIR/logs/"
         if [[ -n "$FERRY_DATA_DIR" && -d "$FERRY_DATA_DIR" ]]; then
           [[ "$job" != randread ]] && journal_bytes="$(du -sb "$FERRY_DATA_DIR" | awk '{print $1}')"
           rm -rf "$FERRY_DATA_DIR"
