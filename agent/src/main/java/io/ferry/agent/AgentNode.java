@@ -1,6 +1,16 @@
 package io.ferry.agent;
 
+import io.ferry.agent.api.AgentApi;
 import io.ferry.agent.config.AgentConfig;
+import io.ferry.agent.ship.ShippedGroup;
+import io.ferry.agent.store.Generation;
+import io.ferry.agent.ship.Shipper;
+import io.ferry.api.ApiServer;
+import io.ferry.api.ApiToken;
+import io.ferry.config.ConfigException;
+import io.ferry.tls.TlsContexts;
+import io.ferry.wire.VolumeInfo;
+import io.netty.handler.ssl.SslContext;
 import io.ferry.agent.config.GroupConfig;
 import io.ferry.agent.config.VolumeConfig;
 import io.ferry.agent.journal.ChronicleJournal;
@@ -40,7 +50,14 @@ public final class AgentNode implements AutoCloseable {
     private final List<AutoCloseable> resources = new ArrayList<>();
     private final Map<String, Group> groups = new LinkedHashMap<>();
     private final Map<String, CapturedVolume> exports = new LinkedHashMap<>();
+    /** A delta closes at this many payload bytes (a single larger write forms its own delta). */
+    private static final long MAX_DELTA_BYTES = 8L << 20;
+    /** Bytes of deltas sent but not yet acknowledged durable, per group. */
+    private static final long MAX_IN_FLIGHT_BYTES = 64L << 20;
+
     private NbdServer nbdServer;
+    private Shipper shipper;
+    private ApiServer apiServer;
 
     /** One consistency group's running parts. */
     public record Group(GroupConfig config, Journal journal, WritePipeline pipeline, List<VolumeFile> files) {
@@ -93,9 +110,51 @@ public final class AgentNode implements AutoCloseable {
         exports.forEach(registry::put);
         nbdServer = NbdServer.start(new NbdServer.Options(tcp, config.nbd().socket(), Runtime.getRuntime().availableProcessors(), MAX_PAYLOAD_BYTES), registry);
         resources.add(nbdServer);
+        startShipper(clock);
+        String token = ApiToken.loadOrCreate(config.dataDir());
+        apiServer = ApiServer.start(config.apiListen().toSocketAddress(), token, new AgentApi(this).routes());
+        resources.add(apiServer);
         LOG.info("agent {} serving NBD on {}{}", config.id(),
                 nbdServer.tcpAddress() == null ? "-" : nbdServer.tcpAddress(),
                 nbdServer.unixSocket() == null ? "" : " and " + nbdServer.unixSocket());
+    }
+
+    /**
+     * Starts replication when a receiver is configured. The shipper starts after the NBD server
+     * on purpose: shipping is asynchronous, capture never waits for the link (rpo 0s aside).
+     */
+    private void startShipper(EpochNanoClock clock) throws IOException {
+        if (config.receiver() == null) {
+            LOG.info("no receiver configured: capturing only");
+            return;
+        }
+        if (config.tls() == null) {
+            throw new ConfigException("agent.yaml", "tls", 0, "a receiver is configured but no 'tls' section: replication only runs over mutual TLS");
+        }
+        SslContext ssl = TlsContexts.client(config.tls());
+        List<ShippedGroup> shipped = new ArrayList<>();
+        for (Group group : groups.values()) {
+            List<VolumeInfo> volumes = new ArrayList<>();
+            for (VolumeConfig volume : group.config().volumes()) {
+                volumes.add(new VolumeInfo(volume.name(), volume.sizeBytes()));
+            }
+            shipped.add(new ShippedGroup(group.config().name(), group.journal(), group.pipeline(), volumes,
+                    Generation.loadOrCreate(config.dataDir(), group.config().name()),
+                    group.config().rpo().toNanos(), MAX_DELTA_BYTES, MAX_IN_FLIGHT_BYTES));
+        }
+        shipper = Shipper.start(config.id(), config.receiver(), ssl, shipped, clock);
+        resources.add(shipper);
+        LOG.info("replicating {} group(s) to {} (TLS provider {})", shipped.size(), config.receiver(), TlsContexts.providerName());
+    }
+
+    /** The replication shipper, or null when no receiver is configured. */
+    public Shipper shipper() {
+        return shipper;
+    }
+
+    /** Where the management API listens (the real port when the config asked for port 0). */
+    public InetSocketAddress apiAddress() {
+        return apiServer.address();
     }
 
     public AgentConfig config() {

@@ -51,6 +51,8 @@ public final class WritePipeline implements AutoCloseable {
     private final GroupCommitter committer;
 
     private final java.util.concurrent.CountDownLatch sequencerStarted = new java.util.concurrent.CountDownLatch(1);
+    private volatile AckGate ackGate;
+    private volatile Runnable afterBatch = () -> { };
     private volatile boolean closed;
     private volatile String failure;
     private volatile long capturedSeq;
@@ -104,6 +106,19 @@ public final class WritePipeline implements AutoCloseable {
 
     public String group() {
         return group;
+    }
+
+    /**
+     * Makes every later write wait for the receiver's ACK of its seq before it is answered
+     * (synchronous replication); null turns that off.
+     */
+    public void ackGate(AckGate gate) {
+        this.ackGate = gate;
+    }
+
+    /** Run on the pipeline thread after each batch that captured something (wakes the shipper). */
+    public void afterBatch(Runnable hook) {
+        this.afterBatch = hook;
     }
 
     /** Highest seq assigned in this group (journaled). */
@@ -194,6 +209,7 @@ public final class WritePipeline implements AutoCloseable {
     private final class Sequencer implements EventHandler<WriteEvent> {
         private final List<IoCompletion> waiters = new ArrayList<>();
         private boolean[] dirty = new boolean[files.length];
+        private boolean captured;
 
         @Override
         public void onStart() {
@@ -215,15 +231,43 @@ public final class WritePipeline implements AutoCloseable {
                 }
                 event.clear();
             }
-            if (errno != NbdErrors.OK || !(event.fua || event.op == WriteEvent.FLUSH)) {
-                done.complete(errno);
-            } else {
-                waiters.add(done);
+            AckGate gate = ackGate;
+            if (gate != null && errno == NbdErrors.OK && event.op != WriteEvent.FLUSH) {
+                long seq = capturedSeq;
+                IoCompletion answer = done;
+                done = event.fua
+                        ? syncErrno -> {
+                            if (syncErrno == NbdErrors.OK) {
+                                gate.completeWhenAcked(seq, answer);
+                            } else {
+                                answer.complete(syncErrno);
+                            }
+                        }
+                        : null;
+                if (done == null) {
+                    gate.completeWhenAcked(seq, answer);
+                }
             }
-            if (endOfBatch && !waiters.isEmpty()) {
-                committer.submit(new GroupCommitter.Batch(waiters.toArray(IoCompletion[]::new), dirty));
-                waiters.clear();
-                dirty = new boolean[files.length];
+            if (done != null) {
+                if (errno != NbdErrors.OK || !(event.fua || event.op == WriteEvent.FLUSH)) {
+                    done.complete(errno);
+                } else {
+                    waiters.add(done);
+                }
+            }
+            if (event.op != WriteEvent.FLUSH) {
+                captured = true;
+            }
+            if (endOfBatch) {
+                if (!waiters.isEmpty()) {
+                    committer.submit(new GroupCommitter.Batch(waiters.toArray(IoCompletion[]::new), dirty));
+                    waiters.clear();
+                    dirty = new boolean[files.length];
+                }
+                if (captured) {
+                    captured = false;
+                    afterBatch.run();
+                }
             }
         }
 

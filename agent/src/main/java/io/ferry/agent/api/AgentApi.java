@@ -1,0 +1,118 @@
+package io.ferry.agent.api;
+
+import io.ferry.agent.AgentNode;
+import io.ferry.agent.config.GroupConfig;
+import io.ferry.agent.config.VolumeConfig;
+import io.ferry.agent.ship.Shipper;
+import io.ferry.api.ApiResponse;
+import io.ferry.api.Routes;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The agent's management API (DESIGN.md contract): status, capabilities (what a Cinder driver
+ * reports), Prometheus metrics. Reads only thread-safe views of the running node.
+ */
+public final class AgentApi {
+    /** Shortest RPO the agent supports (synchronous) and the longest one it accepts. */
+    public static final long MIN_RPO_SECONDS = 0;
+    public static final long MAX_RPO_SECONDS = 24 * 3600;
+
+    private final AgentNode node;
+
+    public AgentApi(AgentNode node) {
+        this.node = node;
+    }
+
+    public Routes routes() {
+        return Routes.builder()
+                .get("/v1/status", request -> ApiResponse.ok(status()))
+                .get("/v1/capabilities", request -> ApiResponse.ok(capabilities()))
+                .metrics(this::metrics)
+                .build();
+    }
+
+    public Map<String, Object> status() {
+        Map<String, Object> status = new LinkedHashMap<>();
+        status.put("id", node.config().id());
+        Shipper shipper = node.shipper();
+        Map<String, Object> receiver = new LinkedHashMap<>();
+        receiver.put("address", node.config().receiver() == null ? null : node.config().receiver().toString());
+        receiver.put("connected", shipper != null && shipper.connected());
+        if (shipper != null && !shipper.connected()) {
+            receiver.put("problem", shipper.linkProblem());
+        }
+        status.put("receiver", receiver);
+        List<Object> groups = new ArrayList<>();
+        for (AgentNode.Group group : node.groups()) {
+            GroupConfig config = group.config();
+            Shipper.GroupView view = shipper == null ? null : shipper.group(config.name());
+            Map<String, Object> g = new LinkedHashMap<>();
+            g.put("name", config.name());
+            g.put("rpoSeconds", config.rpo().toMillis() / 1000.0);
+            String failure = group.pipeline().failure();
+            g.put("state", failure != null ? "failed" : view == null ? "capturing" : view.state());
+            g.put("capturedSeq", group.pipeline().capturedSeq());
+            g.put("ackedSeq", view == null ? 0 : view.ackedSeq());
+            g.put("lagSeconds", view == null ? 0.0 : view.lagSeconds());
+            g.put("rpoBreach", view != null && view.rpoBreach());
+            g.put("journalBytes", group.journal().bytesOnDisk());
+            if (view != null) {
+                g.put("bytesCaptured", view.bytesCaptured());
+                g.put("bytesShipped", view.bytesShipped());
+                g.put("worstLagSeconds", view.worstLagSeconds());
+                if (view.problem() != null) {
+                    g.put("problem", view.problem());
+                }
+            } else if (failure != null) {
+                g.put("problem", failure);
+            }
+            List<Object> volumes = new ArrayList<>();
+            for (VolumeConfig volume : config.volumes()) {
+                Map<String, Object> v = new LinkedHashMap<>();
+                v.put("name", volume.name());
+                v.put("sizeBytes", volume.sizeBytes());
+                v.put("export", volume.name());
+                volumes.add(v);
+            }
+            g.put("volumes", volumes);
+            groups.add(g);
+        }
+        status.put("groups", groups);
+        return status;
+    }
+
+    private Map<String, Object> capabilities() {
+        Map<String, Object> caps = new LinkedHashMap<>();
+        caps.put("replication", node.config().receiver() != null);
+        caps.put("targets", node.config().receiver() == null ? List.of() : List.of(node.config().receiver().toString()));
+        caps.put("minRpoSeconds", MIN_RPO_SECONDS);
+        caps.put("maxRpoSeconds", MAX_RPO_SECONDS);
+        return caps;
+    }
+
+    private String metrics() {
+        StringBuilder out = new StringBuilder();
+        Shipper shipper = node.shipper();
+        out.append("# TYPE ferry_agent_receiver_connected gauge\n")
+                .append("ferry_agent_receiver_connected ").append(shipper != null && shipper.connected() ? 1 : 0).append('\n');
+        out.append("# TYPE ferry_agent_captured_seq gauge\n# TYPE ferry_agent_acked_seq gauge\n")
+                .append("# TYPE ferry_agent_lag_seconds gauge\n# TYPE ferry_agent_rpo_seconds gauge\n")
+                .append("# TYPE ferry_agent_journal_bytes gauge\n# TYPE ferry_agent_shipped_bytes_total counter\n")
+                .append("# TYPE ferry_agent_captured_bytes_total counter\n");
+        for (AgentNode.Group group : node.groups()) {
+            String label = "{group=\"" + group.config().name() + "\"} ";
+            Shipper.GroupView view = shipper == null ? null : shipper.group(group.config().name());
+            out.append("ferry_agent_captured_seq").append(label).append(group.pipeline().capturedSeq()).append('\n');
+            out.append("ferry_agent_acked_seq").append(label).append(view == null ? 0 : view.ackedSeq()).append('\n');
+            out.append("ferry_agent_lag_seconds").append(label).append(view == null ? 0 : view.lagSeconds()).append('\n');
+            out.append("ferry_agent_rpo_seconds").append(label).append(group.config().rpo().toMillis() / 1000.0).append('\n');
+            out.append("ferry_agent_journal_bytes").append(label).append(group.journal().bytesOnDisk()).append('\n');
+            out.append("ferry_agent_captured_bytes_total").append(label).append(view == null ? 0 : view.bytesCaptured()).append('\n');
+            out.append("ferry_agent_shipped_bytes_total").append(label).append(view == null ? 0 : view.bytesShipped()).append('\n');
+        }
+        return out.toString();
+    }
+}
