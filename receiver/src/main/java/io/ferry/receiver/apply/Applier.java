@@ -1,0 +1,320 @@
+package io.ferry.receiver.apply;
+
+import io.ferry.delta.Delta;
+import io.ferry.delta.DeltaDecoder;
+import io.ferry.delta.DeltaFormat;
+import io.ferry.receiver.journal.DeltaJournal;
+import io.ferry.receiver.journal.DeltaJournalReader;
+import io.ferry.receiver.journal.DeltaRecord;
+import io.ferry.volume.VolumeFile;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.LongSupplier;
+import java.util.function.LongUnaryOperator;
+import java.util.function.Supplier;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Applies a group's durable deltas to its replica images, strictly in seq order, on its own
+ * thread ({@code ferry-apply-<group>}), which owns the journal reader, the decoder and all
+ * writes to the replicas.
+ *
+ * <p>Per batch it reads records up to the journal's durable seq (never past it), decodes each
+ * one (checksum verified), checks every extent against the replicas before it writes any, and
+ * applies them: WRITE as a positional write, WRITE_ZEROES and TRIM with
+ * {@link VolumeFile#zero}. A batch ends when nothing durable is left or it holds
+ * {@link Options#maxBatchBytes()}; then the touched replicas are forced, the applied seq (always
+ * a delta boundary) is persisted through {@link Progress} and published, and the journal is
+ * released up to what the retention allows. Writes and zeroing are idempotent, so after a crash
+ * anywhere in this the applier replays from the persisted seq + 1 and reaches the same state.
+ *
+ * <p>A decode, validation or I/O failure stops applying for the group for good:
+ * {@link #failure()} says why, a log line is written, and the seq stays at the last batch that
+ * was persisted whole. A delta whose check fails is never written; a delta cut short by an I/O
+ * error is not counted as applied and is rewritten by the replay after a restart.
+ */
+public final class Applier implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Applier.class);
+    /** Safety net only: a sync always unparks the applier. */
+    private static final long IDLE_PARK_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+    /** Persists the applied seq; called on the applier thread after the replicas were forced. */
+    @FunctionalInterface
+    public interface Progress {
+        void persistApplied(long appliedSeq, long appliedCaptureNanos) throws IOException;
+    }
+
+    /** Tuning of the applier. */
+    public record Options(int maxDeltaBytes, long maxBatchBytes) {
+        public static final int DEFAULT_MAX_DELTA_BYTES = 256 << 20;
+        public static final long DEFAULT_MAX_BATCH_BYTES = 64L << 20;
+
+        public Options {
+            if (maxDeltaBytes <= 0 || maxBatchBytes <= 0) {
+                throw new IllegalArgumentException("applier maxDeltaBytes and maxBatchBytes must be > 0, got "
+                        + maxDeltaBytes + " and " + maxBatchBytes);
+            }
+        }
+
+        public static Options defaults() {
+            return new Options(DEFAULT_MAX_DELTA_BYTES, DEFAULT_MAX_BATCH_BYTES);
+        }
+    }
+
+    private final String group;
+    private final DeltaJournal journal;
+    private final LongSupplier durableSeq;
+    private final Supplier<VolumeFile[]> replicas;
+    private final Progress progress;
+    private final LongUnaryOperator releasableUpTo;
+    private final Options options;
+    private final Thread thread;
+    private final Object appliedMonitor = new Object();
+
+    private volatile long appliedSeq;
+    private volatile long appliedCaptureNanos;
+    private volatile String failure;
+    private volatile boolean running = true;
+
+    // Owned by the applier thread.
+    private final DeltaDecoder decoder;
+    private final DeltaRecord record = new DeltaRecord();
+    private DeltaJournalReader reader;
+    private boolean[] touched = new boolean[0];
+
+    /**
+     * @param appliedSeq the persisted applied seq: apply resumes at {@code appliedSeq + 1}
+     * @param durableSeq the journal's durable seq (read on the applier thread)
+     * @param replicas the group's replicas by volume index (empty until the volumes are attached)
+     * @param releasableUpTo maps the applied seq to the seq up to which the journal may be
+     *        released (the hook for recovery-point retention); identity releases all applied
+     */
+    public Applier(DeltaJournal journal, long appliedSeq, long appliedCaptureNanos, LongSupplier durableSeq,
+            Supplier<VolumeFile[]> replicas, Progress progress, LongUnaryOperator releasableUpTo, Options options) {
+        this.journal = Objects.requireNonNull(journal, "journal");
+        this.group = journal.group();
+        this.appliedSeq = appliedSeq;
+        this.appliedCaptureNanos = appliedCaptureNanos;
+        this.durableSeq = durableSeq;
+        this.replicas = replicas;
+        this.progress = progress;
+        this.releasableUpTo = releasableUpTo;
+        this.options = options;
+        this.decoder = new DeltaDecoder(options.maxDeltaBytes());
+        this.thread = new Thread(this::run, "ferry-apply-" + group);
+        this.thread.setDaemon(true);
+    }
+
+    public void start() {
+        thread.start();
+    }
+
+    /** Tells the applier that the durable seq moved. Any thread, cheap. */
+    public void wake() {
+        LockSupport.unpark(thread);
+    }
+
+    /** Highest seq applied to the replicas and synced there (a delta boundary). */
+    public long appliedSeq() {
+        return appliedSeq;
+    }
+
+    /** Capture time of the last write of the last applied delta. */
+    public long appliedCaptureNanos() {
+        return appliedCaptureNanos;
+    }
+
+    /** Null while applying; else why applying stopped. */
+    public String failure() {
+        return failure;
+    }
+
+    /**
+     * Waits until {@link #appliedSeq()} is at least {@code seq}. Returns false on timeout, or at
+     * once if applying has stopped (failed or closed) short of it.
+     */
+    public boolean awaitApplied(long seq, Duration timeout) throws InterruptedException {
+        long deadlineNs = System.nanoTime() + timeout.toNanos();
+        synchronized (appliedMonitor) {
+            while (appliedSeq < seq) {
+                if (failure != null || !running) {
+                    return false;
+                }
+                long leftNs = deadlineNs - System.nanoTime();
+                if (leftNs <= 0) {
+                    return false;
+                }
+                TimeUnit.NANOSECONDS.timedWait(appliedMonitor, leftNs);
+            }
+            return true;
+        }
+    }
+
+    private void run() {
+        try {
+            while (running) {
+                if (!applyBatch()) {
+                    LockSupport.parkNanos(this, IDLE_PARK_NANOS);
+                }
+            }
+        } catch (ApplyException e) {
+            fail(e.getMessage(), e.getCause());
+        } catch (RuntimeException | Error e) {
+            fail("group " + group + ": apply after seq " + appliedSeq + " failed: " + e, e);
+        } finally {
+            if (reader != null) {
+                reader.close();
+                reader = null;
+            }
+            synchronized (appliedMonitor) {
+                appliedMonitor.notifyAll();
+            }
+        }
+    }
+
+    /** Applies one batch; returns false when there was nothing durable to apply. */
+    private boolean applyBatch() {
+        long durable = durableSeq.getAsLong();
+        long applied = appliedSeq;
+        if (durable <= applied) {
+            return false;
+        }
+        if (reader == null) {
+            reader = journal.reader(applied + 1);
+        }
+        VolumeFile[] volumes = replicas.get();
+        if (touched.length < volumes.length) {
+            touched = new boolean[volumes.length];
+        }
+        long batchBytes = 0;
+        long batchLast = applied;
+        long batchCapture = appliedCaptureNanos;
+        while (batchBytes < options.maxBatchBytes() && reader.next(record, durable)) {
+            applyRecord(volumes, batchLast);
+            batchLast = record.lastSeq();
+            batchCapture = record.captureNanos();
+            batchBytes += record.body().readableBytes();
+        }
+        if (batchLast == applied) {
+            return false;
+        }
+        try {
+            for (int i = 0; i < volumes.length; i++) {
+                if (touched[i]) {
+                    volumes[i].force();
+                }
+            }
+            progress.persistApplied(batchLast, batchCapture);
+        } catch (IOException e) {
+            throw new ApplyException("group " + group + ": cannot sync seqs " + (applied + 1) + ".." + batchLast
+                    + " to the replicas or persist the applied seq: " + e, e);
+        } finally {
+            Arrays.fill(touched, false);
+        }
+        synchronized (appliedMonitor) {
+            appliedCaptureNanos = batchCapture;
+            appliedSeq = batchLast;
+            appliedMonitor.notifyAll();
+        }
+        journal.release(releasableUpTo.applyAsLong(batchLast));
+        return true;
+    }
+
+    private void applyRecord(VolumeFile[] volumes, long previousSeq) {
+        long first = record.firstSeq();
+        long last = record.lastSeq();
+        if (first != previousSeq + 1) {
+            throw new ApplyException("group " + group + ": journal record of seqs " + first + ".." + last
+                    + " does not follow applied seq " + previousSeq, null);
+        }
+        Delta delta;
+        try {
+            delta = decoder.decode(record.body());
+        } catch (RuntimeException e) {
+            throw new ApplyException("group " + group + ": journal record of seqs " + first + ".." + last
+                    + " does not decode: " + e.getMessage(), e);
+        }
+        if (delta.firstSeq() != first || delta.lastSeq() != last || !group.equals(delta.group())) {
+            throw new ApplyException("group " + group + ": journal record of seqs " + first + ".." + last
+                    + " holds " + delta + "; the journal is damaged", null);
+        }
+        int extents = delta.extentCount();
+        for (int i = 0; i < extents; i++) {
+            int volume = delta.volumeIndex(i);
+            long end = delta.offset(i) + delta.length(i);
+            if (volume >= volumes.length || end > volumes[volume].sizeBytes()) {
+                throw new ApplyException("group " + group + ": delta of seqs " + first + ".." + last + " extent " + i
+                        + " (volume index " + volume + ", offset " + delta.offset(i) + ", length " + delta.length(i)
+                        + ") lies outside the group's " + volumes.length + " attached replica(s); nothing of it was"
+                        + " applied", null);
+            }
+        }
+        ByteBuffer data = extents == 0 ? null : delta.data();
+        int i = 0;
+        try {
+            for (; i < extents; i++) {
+                int volume = delta.volumeIndex(i);
+                touched[volume] = true;
+                if (delta.type(i) == DeltaFormat.WRITE) {
+                    int start = delta.dataOffset(i);
+                    data.limit(start + (int) delta.length(i)).position(start);
+                    volumes[volume].write(delta.offset(i), data);
+                } else {
+                    volumes[volume].zero(delta.offset(i), delta.length(i));
+                }
+            }
+        } catch (IOException e) {
+            throw new ApplyException("group " + group + ": writing extent " + i + " of delta " + first + ".." + last
+                    + " to " + volumes[delta.volumeIndex(i)].path() + " failed: " + e
+                    + "; the delta is not counted as applied and is replayed after a restart", e);
+        }
+    }
+
+    private void fail(String message, Throwable cause) {
+        failure = message;
+        LOG.error("{}; applying stopped for the group at seq {}", message, appliedSeq, cause);
+    }
+
+    /**
+     * Stops the applier thread after the batch in progress has been persisted. Does not close
+     * the journal or the replicas. Idempotent.
+     */
+    @Override
+    public void close() {
+        running = false;
+        LockSupport.unpark(thread);
+        if (thread.getState() != Thread.State.NEW) {
+            boolean interrupted = false;
+            while (true) {
+                try {
+                    thread.join();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        synchronized (appliedMonitor) {
+            appliedMonitor.notifyAll();
+        }
+    }
+
+    /** A failure that stops applying; its message is what {@link #failure()} reports. */
+    private static final class ApplyException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        ApplyException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+}

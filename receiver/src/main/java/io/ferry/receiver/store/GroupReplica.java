@@ -1,0 +1,428 @@
+package io.ferry.receiver.store;
+
+import io.ferry.config.Names;
+import io.ferry.receiver.apply.Applier;
+import io.ferry.receiver.journal.DeltaJournal;
+import io.ferry.receiver.journal.JournalWriter;
+import io.ferry.time.EpochNanoClock;
+import io.ferry.volume.VolumeFile;
+import io.ferry.wire.VolumeInfo;
+import io.ferry.wire.WireCodec;
+import io.netty.buffer.ByteBuf;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.function.LongConsumer;
+
+/**
+ * One consistency group at the DR site: its journal, its replica images and the thread that
+ * applies the one to the other. The session hands it DELTA bodies ({@link #append}) and
+ * acknowledges what {@code onDurable} reports; the applier brings the replicas up to the
+ * durable seq in the background.
+ *
+ * <h2>Files</h2>
+ * {@code <dataDir>/groups/<group>/state.json} (generation id, volumes, applied seq; see
+ * {@link GroupState}), {@code <dataDir>/groups/<group>/journal/} (a {@link DeltaJournal}) and
+ * {@code <dataDir>/replicas/<group>/<volume>.img} (raw, sparse).
+ *
+ * <h2>Threads</h2>
+ * Two threads per group: {@code ferry-journal-<group>} writes and syncs the journal in groups
+ * and calls {@code onDurable}; {@code ferry-apply-<group>} reads durable records and writes the
+ * replicas. {@link #append}, {@link #whenDurable} and the getters may be called from any thread
+ * and never block on disk. {@link #attachVolumes} creates and syncs files (once per group, on
+ * the first HELLO) and is serialised. {@link #close} joins both threads.
+ *
+ * <h2>After a crash</h2>
+ * Open recovers the journal (a torn record never surfaces), syncs it and takes all of it as
+ * durable, then the applier replays from the persisted applied seq + 1. Applying is
+ * idempotent, so the replicas reach the journal's state whether the crash came before, during
+ * or after a batch's writes.
+ */
+public final class GroupReplica implements AutoCloseable {
+
+    /** Tuning of a group; {@link #defaults()} for the daemon. */
+    public record Options(DeltaJournal.Options journal, long journalBatchBytes, Applier.Options apply,
+            JournalRetention retention) {
+        public static final long DEFAULT_JOURNAL_BATCH_BYTES = 16L << 20;
+
+        public Options {
+            Objects.requireNonNull(journal, "journal");
+            Objects.requireNonNull(apply, "apply");
+            Objects.requireNonNull(retention, "retention");
+            if (journalBatchBytes <= 0) {
+                throw new IllegalArgumentException("journalBatchBytes must be > 0, got " + journalBatchBytes);
+            }
+        }
+
+        public static Options defaults() {
+            return new Options(DeltaJournal.Options.defaults(), DEFAULT_JOURNAL_BATCH_BYTES, Applier.Options.defaults(),
+                    JournalRetention.RELEASE_APPLIED);
+        }
+    }
+
+    private static final VolumeFile[] NO_REPLICAS = new VolumeFile[0];
+
+    private final Path dataDir;
+    private final String group;
+    private final GroupState state;
+    private final DeltaJournal journal;
+    private final JournalWriter writer;
+    private final Applier applier;
+    private final Object attachLock = new Object();
+
+    private volatile VolumeFile[] replicas;
+    private volatile boolean closed;
+
+    private GroupReplica(Path dataDir, String group, GroupState state, DeltaJournal journal, VolumeFile[] replicas,
+            Options options) {
+        this.dataDir = dataDir;
+        this.group = group;
+        this.state = state;
+        this.journal = journal;
+        this.replicas = replicas;
+        this.applier = new Applier(journal, state.appliedSeq(), state.appliedCaptureNanos(), this::durableSeq,
+                () -> this.replicas, state::setApplied,
+                applied -> Math.min(applied, options.retention().releasableUpTo(applied)), options.apply());
+        this.writer = new JournalWriter(journal, options.journalBatchBytes(), applier::wake);
+    }
+
+    /** Opens (creating on first use) the group with default options. */
+    public static GroupReplica open(Path dataDir, String group, EpochNanoClock clock) throws IOException {
+        return open(dataDir, group, clock, Options.defaults());
+    }
+
+    /**
+     * Opens (creating on first use) the group's state, journal and replicas and starts its
+     * journal and applier threads; the applier replays whatever is durable but not applied.
+     *
+     * @throws IOException if the state is unreadable, a replica of the attached volumes is
+     *         missing or has another size, or the journal ends before the applied seq
+     * @throws io.ferry.receiver.journal.JournalException if the journal is damaged or open elsewhere
+     * @throws IllegalArgumentException for an invalid group name
+     */
+    public static GroupReplica open(Path dataDir, String group, EpochNanoClock clock, Options options)
+            throws IOException {
+        Names.check("group", group);
+        Path groupDir = dataDir.resolve("groups").resolve(group);
+        GroupState state = GroupState.loadOrCreate(groupDir, group, clock.epochNanos());
+        DeltaJournal journal = DeltaJournal.open(groupDir.resolve("journal"), group, options.journal());
+        List<VolumeFile> opened = new ArrayList<>();
+        try {
+            if (journal.lastSeq() < state.appliedSeq()) {
+                throw new IOException("group " + group + ": the journal in " + journal.directory() + " ends at seq "
+                        + journal.lastSeq() + " but the replicas are applied up to seq " + state.appliedSeq()
+                        + "; the journal was lost or replaced. Move the group's directories aside and let the group"
+                        + " resync.");
+            }
+            for (VolumeInfo volume : state.volumes()) {
+                Path path = replicaPath(dataDir, group, volume.name());
+                if (!Files.exists(path)) {
+                    throw new IOException("group " + group + ": replica image " + path + " of volume " + volume.name()
+                            + " is missing; restore it or move the group's directories aside and let the group resync");
+                }
+                opened.add(VolumeFile.openOrCreate(path, volume.sizeBytes()));
+            }
+            GroupReplica replica = new GroupReplica(dataDir, group, state, journal,
+                    opened.toArray(new VolumeFile[0]), options);
+            replica.writer.start();
+            replica.applier.start();
+            return replica;
+        } catch (IOException | RuntimeException e) {
+            for (VolumeFile file : opened) {
+                closeQuietly(file);
+            }
+            try {
+                journal.close();
+            } catch (RuntimeException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+    }
+
+    public String group() {
+        return group;
+    }
+
+    /**
+     * Attaches the volumes the agent announced in HELLO. The first call creates each
+     * {@code <dataDir>/replicas/<group>/<volume>.img} sparse at its size, syncs the files and
+     * their directory and persists the list; later calls must announce exactly the same list
+     * (names, order, sizes). Does file I/O on the first call: call it off the event loop, or
+     * accept the one-time cost.
+     *
+     * @throws IllegalStateException naming the difference when the list does not match the
+     *         attached one (the session answers with an ERROR frame), or when closed
+     * @throws IllegalArgumentException for an empty list or a duplicate volume name
+     * @throws IOException if an image cannot be created (an existing file of another size included)
+     */
+    public void attachVolumes(List<VolumeInfo> volumes) throws IOException {
+        Objects.requireNonNull(volumes, "volumes");
+        synchronized (attachLock) {
+            if (closed) {
+                throw new IllegalStateException("group " + group + " is closed");
+            }
+            List<VolumeInfo> attached = state.volumes();
+            if (!attached.isEmpty()) {
+                String difference = difference(attached, volumes);
+                if (difference != null) {
+                    throw new IllegalStateException("group " + group + ": the agent announces volumes "
+                            + describe(volumes) + " but the replicas were created for " + describe(attached) + ": "
+                            + difference + ". A group's volumes cannot change; create a new group for other volumes.");
+                }
+                return;
+            }
+            checkNewVolumes(volumes);
+            Path dir = dataDir.resolve("replicas").resolve(group);
+            Files.createDirectories(dir);
+            List<VolumeFile> created = new ArrayList<>();
+            try {
+                for (VolumeInfo volume : volumes) {
+                    VolumeFile file = VolumeFile.openOrCreate(dir.resolve(volume.name() + ".img"), volume.sizeBytes());
+                    created.add(file);
+                    file.force();
+                }
+                GroupState.forceDirectory(dir);
+                GroupState.forceDirectory(dir.getParent());
+                state.setVolumes(volumes);
+            } catch (IOException | RuntimeException e) {
+                for (VolumeFile file : created) {
+                    closeQuietly(file);
+                }
+                throw e;
+            }
+            replicas = created.toArray(new VolumeFile[0]);
+        }
+    }
+
+    private void checkNewVolumes(List<VolumeInfo> volumes) {
+        if (volumes.isEmpty()) {
+            throw new IllegalArgumentException("group " + group + ": the agent announces no volumes; a group needs at"
+                    + " least one");
+        }
+        if (volumes.size() > io.ferry.delta.DeltaFormat.MAX_VOLUME_INDEX + 1) {
+            throw new IllegalArgumentException("group " + group + ": " + volumes.size() + " volumes announced, at most "
+                    + (io.ferry.delta.DeltaFormat.MAX_VOLUME_INDEX + 1) + " fit in a DELTA");
+        }
+        Set<String> names = new HashSet<>();
+        for (VolumeInfo volume : volumes) {
+            if (!names.add(volume.name())) {
+                throw new IllegalArgumentException("group " + group + ": volume \"" + volume.name()
+                        + "\" is announced twice");
+            }
+        }
+    }
+
+    private static String difference(List<VolumeInfo> attached, List<VolumeInfo> announced) {
+        for (int i = 0; i < Math.min(attached.size(), announced.size()); i++) {
+            VolumeInfo a = attached.get(i);
+            VolumeInfo b = announced.get(i);
+            if (!a.name().equals(b.name())) {
+                return "volume " + i + " is \"" + b.name() + "\", expected \"" + a.name() + "\"";
+            }
+            if (a.sizeBytes() != b.sizeBytes()) {
+                return "volume \"" + a.name() + "\" is " + b.sizeBytes() + " bytes, expected " + a.sizeBytes();
+            }
+        }
+        if (attached.size() != announced.size()) {
+            return announced.size() + " volumes announced, expected " + attached.size();
+        }
+        return null;
+    }
+
+    private static String describe(List<VolumeInfo> volumes) {
+        StringBuilder sb = new StringBuilder("[");
+        for (VolumeInfo v : volumes) {
+            if (sb.length() > 1) {
+                sb.append(", ");
+            }
+            sb.append(v.name()).append(" (").append(v.sizeBytes()).append(" bytes)");
+        }
+        return sb.append(']').toString();
+    }
+
+    /** The attached volumes in HELLO order; empty before the first {@link #attachVolumes}. */
+    public List<VolumeInfo> volumes() {
+        return state.volumes();
+    }
+
+    /** {@code <dataDir>/replicas/<group>/<volume>.img} (whether or not it exists yet). */
+    public Path replicaPath(String volume) {
+        return replicaPath(dataDir, group, volume);
+    }
+
+    private static Path replicaPath(Path dataDir, String group, String volume) {
+        return dataDir.resolve("replicas").resolve(group).resolve(Names.check("volume", volume) + ".img");
+    }
+
+    /** Random, non-zero, created with the group and persisted. */
+    public long generationId() {
+        return state.generationId();
+    }
+
+    /** Highest seq handed to the journal (maybe not yet durable). */
+    public long receivedSeq() {
+        return writer.receivedSeq();
+    }
+
+    /** Highest seq synced in the journal: the only seq ever acknowledged. */
+    public long durableSeq() {
+        return writer.durableSeq();
+    }
+
+    /** Highest seq applied to the replicas and synced there; always a delta boundary. */
+    public long appliedSeq() {
+        return applier.appliedSeq();
+    }
+
+    /** Capture time of the last write of the last durable delta (0 for an empty group). */
+    public long lastDurableCaptureNanos() {
+        return writer.lastDurableCaptureNanos();
+    }
+
+    /** Capture time of the last write of the last applied delta (0 before the first). */
+    public long lastAppliedCaptureNanos() {
+        return applier.appliedCaptureNanos();
+    }
+
+    /** DELTA body bytes handed over but not yet written to the journal: pause reading above a bound. */
+    public long queuedAppendBytes() {
+        return writer.queuedBytes();
+    }
+
+    /** Bytes the journal holds on disk (records not yet released). */
+    public long journalBytes() {
+        return journal.bytesOnDisk();
+    }
+
+    /**
+     * Appends one DELTA frame body that the session has validated (checksum, extents within the
+     * volumes). Takes ownership of one reference to {@code body} in every case, exceptions
+     * included. Never blocks on disk: the journal thread syncs in groups and then calls
+     * {@code onDurable.accept(durableSeq)} on that thread, once per append, in append order,
+     * with the durable seq after the sync that covered it ({@code >= lastSeq}; appends synced
+     * together get the same value). The callback must not block; it is still called if the
+     * session that appended has gone meanwhile. If the journal fails, no further callback comes
+     * and {@link #failure()} says why.
+     *
+     * @throws IllegalArgumentException if {@code firstSeq != receivedSeq() + 1}, {@code lastSeq < firstSeq},
+     *         or the body's own group or seqs differ from the arguments
+     * @throws IllegalStateException before {@link #attachVolumes}, after {@link #close}, or once the journal failed
+     */
+    public void append(ByteBuf deltaBody, long firstSeq, long lastSeq, long lastCaptureNanos, LongConsumer onDurable) {
+        Objects.requireNonNull(onDurable, "onDurable");
+        try {
+            if (closed) {
+                throw new IllegalStateException("group " + group + " is closed");
+            }
+            if (replicas.length == 0) {
+                throw new IllegalStateException("group " + group + ": DELTA before the volumes were attached (HELLO)");
+            }
+            checkBodyHeader(deltaBody, firstSeq, lastSeq);
+        } catch (RuntimeException e) {
+            deltaBody.release();
+            throw e;
+        }
+        writer.append(deltaBody, firstSeq, lastSeq, lastCaptureNanos, onDurable);
+    }
+
+    private void checkBodyHeader(ByteBuf body, long firstSeq, long lastSeq) {
+        int start = body.readerIndex();
+        int nameLength = body.readableBytes() > 0 ? body.getUnsignedByte(start) : -1;
+        if (nameLength < 1 || nameLength > WireCodec.MAX_NAME_BYTES || body.readableBytes() < 1 + nameLength + 16) {
+            throw new IllegalArgumentException("group " + group + ": DELTA body of " + body.readableBytes()
+                    + " bytes is too short for its header");
+        }
+        boolean sameGroup = nameLength == group.length();
+        for (int i = 0; sameGroup && i < nameLength; i++) {
+            sameGroup = body.getByte(start + 1 + i) == group.charAt(i);
+        }
+        if (!sameGroup) {
+            throw new IllegalArgumentException("group " + group + ": DELTA body is for another group");
+        }
+        long bodyFirst = body.getLong(start + 1 + nameLength);
+        long bodyLast = body.getLong(start + 1 + nameLength + 8);
+        if (bodyFirst != firstSeq || bodyLast != lastSeq) {
+            throw new IllegalArgumentException("group " + group + ": DELTA body holds seqs " + bodyFirst + ".."
+                    + bodyLast + " but was appended as " + firstSeq + ".." + lastSeq);
+        }
+    }
+
+    /**
+     * Calls {@code onDurable} on the journal thread with the durable seq once everything appended
+     * before this call is durable: answer HELLO with that seq, so a reconnecting agent resumes
+     * right after what this receiver holds (appends of a previous session may still be in flight).
+     *
+     * @throws IllegalStateException after {@link #close} or once the journal failed
+     */
+    public void whenDurable(LongConsumer onDurable) {
+        Objects.requireNonNull(onDurable, "onDurable");
+        writer.whenDurable(onDurable);
+    }
+
+    /** Waits until {@link #appliedSeq()} reaches {@code seq}; false on timeout or if applying stopped. */
+    public boolean awaitApplied(long seq, Duration timeout) throws InterruptedException {
+        return applier.awaitApplied(seq, timeout);
+    }
+
+    /** Null while healthy; else why the journal or applying stopped (the group's state is then {@code failed}). */
+    public String failure() {
+        String journalFailure = writer.failure();
+        return journalFailure != null ? journalFailure : applier.failure();
+    }
+
+    /**
+     * Stops the journal thread after everything handed over is durable and reported, then the
+     * applier after its batch in progress, then closes the journal and the replicas. Idempotent.
+     */
+    @Override
+    public void close() {
+        synchronized (attachLock) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        RuntimeException failure = null;
+        try {
+            writer.close();
+        } catch (RuntimeException e) {
+            failure = e;
+        }
+        try {
+            applier.close();
+        } catch (RuntimeException e) {
+            failure = failure == null ? e : failure;
+        }
+        try {
+            journal.close();
+        } catch (RuntimeException e) {
+            failure = failure == null ? e : failure;
+        }
+        for (VolumeFile file : replicas) {
+            try {
+                file.close();
+            } catch (RuntimeException e) {
+                failure = failure == null ? e : failure;
+            }
+        }
+        replicas = NO_REPLICAS;
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    private static void closeQuietly(VolumeFile file) {
+        try {
+            file.close();
+        } catch (RuntimeException ignored) {
+            // the failure being reported matters more
+        }
+    }
+}

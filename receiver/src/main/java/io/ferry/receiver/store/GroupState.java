@@ -1,0 +1,189 @@
+package io.ferry.receiver.store;
+
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.ferry.wire.VolumeInfo;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The persisted state of one group at the DR site, {@code <dataDir>/groups/<group>/state.json}:
+ * its generation id, the volumes the agent announced and the applied seq. Every change is
+ * written whole to a temp file, fsynced, renamed over the old one and the directory fsynced, so
+ * after a crash the file is either the old or the new state.
+ *
+ * <p>Thread-safe: changes come from the session (volumes) and the applier (applied seq) and are
+ * serialised on this object.
+ */
+final class GroupState {
+    static final String FILE = "state.json";
+    static final int FORMAT = 1;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Path file;
+    private final String group;
+    private final long generationId;
+    private final long createdEpochNanos;
+    private List<VolumeInfo> volumes;
+    private long appliedSeq;
+    private long appliedCaptureNanos;
+
+    private GroupState(Path file, String group, long generationId, long createdEpochNanos, List<VolumeInfo> volumes,
+            long appliedSeq, long appliedCaptureNanos) {
+        this.file = file;
+        this.group = group;
+        this.generationId = generationId;
+        this.createdEpochNanos = createdEpochNanos;
+        this.volumes = List.copyOf(volumes);
+        this.appliedSeq = appliedSeq;
+        this.appliedCaptureNanos = appliedCaptureNanos;
+    }
+
+    /** Reads the state in {@code dir}, or creates and persists a new one with a random generation id. */
+    static GroupState loadOrCreate(Path dir, String group, long nowEpochNanos) throws IOException {
+        Files.createDirectories(dir);
+        Path file = dir.resolve(FILE);
+        try {
+            return read(file, group);
+        } catch (NoSuchFileException e) {
+            GroupState state = new GroupState(file, group, newGenerationId(), nowEpochNanos, List.of(), 0, 0);
+            state.persist();
+            return state;
+        }
+    }
+
+    private static long newGenerationId() {
+        SecureRandom random = new SecureRandom();
+        long id;
+        do {
+            id = random.nextLong();
+        } while (id == 0);
+        return id;
+    }
+
+    static GroupState read(Path file, String group) throws IOException {
+        byte[] bytes = Files.readAllBytes(file);
+        try {
+            JsonNode root = JSON.readTree(bytes);
+            int format = required(root, "format", file).asInt();
+            if (format != FORMAT) {
+                throw new IOException("group state " + file + " has format " + format + ", this receiver reads format "
+                        + FORMAT);
+            }
+            String stored = required(root, "group", file).asText();
+            if (!stored.equals(group)) {
+                throw new IOException("group state " + file + " belongs to group \"" + stored + "\", not \"" + group
+                        + "\"; each group needs its own directory");
+            }
+            List<VolumeInfo> volumes = new ArrayList<>();
+            for (JsonNode v : required(root, "volumes", file)) {
+                volumes.add(new VolumeInfo(required(v, "name", file).asText(), required(v, "sizeBytes", file).asLong()));
+            }
+            return new GroupState(file, group, required(root, "generationId", file).asLong(),
+                    root.path("createdEpochNanos").asLong(), volumes, required(root, "appliedSeq", file).asLong(),
+                    root.path("appliedCaptureNanos").asLong());
+        } catch (JacksonException | IllegalArgumentException e) {
+            throw new IOException("group state " + file + " is not readable (" + e.getMessage()
+                    + "); restore it or move the group's directory aside to start the group over", e);
+        }
+    }
+
+    private static JsonNode required(JsonNode node, String field, Path file) throws IOException {
+        JsonNode value = node.get(field);
+        if (value == null || value.isNull()) {
+            throw new IOException("group state " + file + " lacks the field \"" + field
+                    + "\"; restore it or move the group's directory aside to start the group over");
+        }
+        return value;
+    }
+
+    long generationId() {
+        return generationId;
+    }
+
+    synchronized List<VolumeInfo> volumes() {
+        return volumes;
+    }
+
+    synchronized long appliedSeq() {
+        return appliedSeq;
+    }
+
+    synchronized long appliedCaptureNanos() {
+        return appliedCaptureNanos;
+    }
+
+    synchronized void setVolumes(List<VolumeInfo> newVolumes) throws IOException {
+        List<VolumeInfo> old = volumes;
+        volumes = List.copyOf(newVolumes);
+        try {
+            persist();
+        } catch (IOException e) {
+            volumes = old;
+            throw e;
+        }
+    }
+
+    synchronized void setApplied(long seq, long captureNanos) throws IOException {
+        long oldSeq = appliedSeq;
+        long oldCapture = appliedCaptureNanos;
+        appliedSeq = seq;
+        appliedCaptureNanos = captureNanos;
+        try {
+            persist();
+        } catch (IOException e) {
+            appliedSeq = oldSeq;
+            appliedCaptureNanos = oldCapture;
+            throw e;
+        }
+    }
+
+    /** Caller holds the monitor (or the state is not yet shared). */
+    private void persist() throws IOException {
+        ObjectNode root = JSON.createObjectNode();
+        root.put("format", FORMAT);
+        root.put("group", group);
+        root.put("generationId", generationId);
+        root.put("createdEpochNanos", createdEpochNanos);
+        ArrayNode list = root.putArray("volumes");
+        for (VolumeInfo v : volumes) {
+            list.addObject().put("name", v.name()).put("sizeBytes", v.sizeBytes());
+        }
+        root.put("appliedSeq", appliedSeq);
+        root.put("appliedCaptureNanos", appliedCaptureNanos);
+        writeAtomically(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(root));
+    }
+
+    /** Writes {@code bytes} to a temp file beside {@code file}, fsyncs it, renames it over {@code file}, fsyncs the directory. */
+    static void writeAtomically(Path file, byte[] bytes) throws IOException {
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            ByteBuffer buffer = ByteBuffer.wrap(bytes);
+            while (buffer.hasRemaining()) {
+                channel.write(buffer);
+            }
+            channel.force(true);
+        }
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        forceDirectory(file.getParent());
+    }
+
+    static void forceDirectory(Path dir) throws IOException {
+        try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
+            channel.force(true);
+        }
+    }
+}
