@@ -7,7 +7,8 @@ import java.util.Locale;
 
 /**
  * Renders a daemon's {@code GET /v1/status} as a table for people. An agent's status has a
- * {@code receiver} object; a receiver's does not. Missing values show as {@code -}.
+ * {@code receiver} object; a receiver's does not. Missing values show as {@code -}. An agent group's
+ * lag is marked {@code BREACH} when it exceeds the RPO or the agent flags {@code rpoBreach}.
  */
 final class StatusTable {
 
@@ -39,7 +40,8 @@ final class StatusTable {
             JsonNode rpo = group.path("rpoSeconds");
             JsonNode lag = group.path("lagSeconds");
             String lagText = seconds(lag);
-            if (rpo.isNumber() && lag.isNumber() && lag.asDouble() > rpo.asDouble()) {
+            boolean overRpo = rpo.isNumber() && lag.isNumber() && lag.asDouble() > rpo.asDouble();
+            if (overRpo || group.path("rpoBreach").asBoolean(false)) {
                 lagText += " " + BREACH;
             }
             rows.add(new String[] {

@@ -22,7 +22,9 @@ class StatusCommandTest {
               {"name":"logs","rpoSeconds":5,"state":"replicating","capturedSeq":88,"ackedSeq":12,
                "lagSeconds":7.5,"journalBytes":1536,"volumes":[]},
               {"name":"sync","rpoSeconds":0,"state":"syncing","capturedSeq":3,"ackedSeq":3,
-               "lagSeconds":0,"journalBytes":0,"volumes":[]}]}
+               "lagSeconds":0,"journalBytes":0,"volumes":[]},
+              {"name":"flagged","rpoSeconds":60.0,"state":"replicating","capturedSeq":9,"ackedSeq":1,
+               "lagSeconds":59.6,"rpoBreach":true,"journalBytes":0,"volumes":[]}]}
             """;
 
     static final String RECEIVER_STATUS = """
@@ -54,7 +56,9 @@ class StatusCommandTest {
             assertThat(lines.get(3).split("\\s+"))
                     .containsExactly("logs", "replicating", "5s", "7.5s", "BREACH", "88", "12", "1.5", "KiB");
             assertThat(lines.get(4)).startsWith("sync").contains("0s (sync)").doesNotContain("BREACH");
-            assertThat(lines).hasSize(5);
+            assertThat(lines.get(5).split("\\s+"))
+                    .containsExactly("flagged", "replicating", "1m00s", "1m00s", "BREACH", "9", "1", "0", "B");
+            assertThat(lines).hasSize(6);
             assertThat(lines.get(2).indexOf("replicating")).isEqualTo(lines.get(1).indexOf("STATE"));
         }
     }
