@@ -17,6 +17,8 @@ final class AgentFixture {
                 nbd:
                   listen: 127.0.0.1:0
                   socket: %1$s/agent.sock
+                api:
+                  listen: 127.0.0.1:0
                 groups:
                   - name: db
                     rpo: 30s
