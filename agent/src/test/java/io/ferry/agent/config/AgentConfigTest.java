@@ -3,7 +3,6 @@ package io.ferry.agent.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
-import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import io.ferry.config.ConfigException;
 import io.ferry.config.HostPort;
@@ -222,13 +221,12 @@ class AgentConfigTest {
         assertThat(e.getMessage()).contains("1MiB (1048576 bytes)").contains("is 2097152 bytes");
     }
 
+    /** Permission bits do not stop root (tests and CI run as root), so the unusable path here is a directory. */
     @Test
-    void shouldRejectAVolumeFileThisUserCannotWrite() throws IOException {
-        assumeFalse("root".equals(System.getProperty("user.name")), "root can write any file");
-        Path file = sizedFile(dir.resolve("vols/db-data.img"), 1L << 20);
-        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("r--r--r--"));
+    void shouldRejectAVolumePathThatIsNotARegularFile() throws IOException {
+        Files.createDirectories(dir.resolve("vols/db-data.img"));
         ConfigException e = rejected(VALID, "groups[0].volumes[0].path");
-        assertThat(e.getMessage()).contains("unreadable path").contains("not readable and writable");
+        assertThat(e.getMessage()).contains("unreadable path");
     }
 
     @Test
