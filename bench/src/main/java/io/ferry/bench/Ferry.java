@@ -1,6 +1,11 @@
 package io.ferry.bench;
 
 import io.ferry.agent.AgentMain;
+import io.ferry.cli.BookmarkCommand;
+import io.ferry.cli.DrillCommand;
+import io.ferry.cli.PromoteCommand;
+import io.ferry.cli.StatusCommand;
+import io.ferry.tls.CertMain;
 import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.Set;
@@ -16,11 +21,9 @@ public final class Ferry {
             "usage: ferry COMMAND [OPTIONS]",
             "",
             "Commands:",
-            "  agent    --config agent.yaml [--pid-file F]      compute-host daemon",
-            "",
-            "Arriving with the replication issue (not available yet):",
             "  demo                                             the main job on an embedded default",
-            "  receiver --config receiver.yaml                  DR-site daemon",
+            "  agent    --config agent.yaml [--pid-file F]      compute-host daemon",
+            "  receiver --config receiver.yaml [--pid-file F]   DR-site daemon",
             "  cert ca    --out DIR                             new CA (ca.pem, ca.key)",
             "  cert issue --ca DIR --name NAME --out DIR        NAME.pem, NAME.key signed by the CA",
             "  status   --api HOST:PORT --token-file F [--json]",
@@ -31,8 +34,7 @@ public final class Ferry {
             "Run 'ferry COMMAND --help' for a command's options.",
             "Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad configuration.");
 
-    private static final Set<String> NOT_YET =
-            Set.of("receiver", "cert", "status", "promote", "drill", "bookmark", "demo");
+    private static final Set<String> NOT_YET = Set.of("receiver", "demo");
 
     private Ferry() {
     }
@@ -53,8 +55,21 @@ public final class Ferry {
             out.println(USAGE);
             return 0;
         }
-        if (command.equals("agent")) {
-            return AgentMain.run(rest, out, err);
+        switch (command) {
+            case "agent":
+                return AgentMain.run(rest, out, err);
+            case "cert":
+                return CertMain.run(rest, out, err);
+            case "status":
+                return StatusCommand.run(rest, out, err);
+            case "promote":
+                return PromoteCommand.run(rest, out, err);
+            case "drill":
+                return DrillCommand.run(rest, out, err);
+            case "bookmark":
+                return BookmarkCommand.run(rest, out, err);
+            default:
+                break;
         }
         if (NOT_YET.contains(command)) {
             err.println("ferry " + command + ": not available yet (arrives with the replication issue)");
