@@ -196,15 +196,28 @@ public final class Applier implements AutoCloseable {
         long batchBytes = 0;
         long batchLast = applied;
         long batchCapture = appliedCaptureNanos;
-        while (batchBytes < options.maxBatchBytes() && reader.next(record, durable)) {
-            applyRecord(volumes, batchLast);
-            batchLast = record.lastSeq();
-            batchCapture = record.captureNanos();
-            batchBytes += record.body().readableBytes();
+        RuntimeException stop = null;
+        try {
+            while (batchBytes < options.maxBatchBytes() && reader.next(record, durable)) {
+                applyRecord(volumes, batchLast);
+                batchLast = record.lastSeq();
+                batchCapture = record.captureNanos();
+                batchBytes += record.body().readableBytes();
+            }
+        } catch (RuntimeException e) {
+            stop = e; // the deltas before this one were applied whole: commit them first
         }
-        if (batchLast == applied) {
-            return false;
+        if (batchLast != applied) {
+            commit(volumes, applied, batchLast, batchCapture);
         }
+        if (stop != null) {
+            throw stop;
+        }
+        return batchLast != applied;
+    }
+
+    /** Forces the touched replicas, persists and publishes {@code batchLast}, releases the journal. */
+    private void commit(VolumeFile[] volumes, long applied, long batchLast, long batchCapture) {
         try {
             for (int i = 0; i < volumes.length; i++) {
                 if (touched[i]) {
@@ -224,7 +237,6 @@ public final class Applier implements AutoCloseable {
             appliedMonitor.notifyAll();
         }
         journal.release(releasableUpTo.applyAsLong(batchLast));
-        return true;
     }
 
     private void applyRecord(VolumeFile[] volumes, long previousSeq) {

@@ -120,6 +120,11 @@ public final class GroupReplica implements AutoCloseable {
                         + "; the journal was lost or replaced. Move the group's directories aside and let the group"
                         + " resync.");
             }
+            if (journal.firstSeq() > state.appliedSeq() + 1) {
+                throw new IOException("group " + group + ": the journal in " + journal.directory() + " starts at seq "
+                        + journal.firstSeq() + " but the replicas are applied only up to seq " + state.appliedSeq()
+                        + "; the seqs between were lost. Move the group's directories aside and let the group resync.");
+            }
             for (VolumeInfo volume : state.volumes()) {
                 Path path = replicaPath(dataDir, group, volume.name());
                 if (!Files.exists(path)) {
