@@ -1,0 +1,257 @@
+package io.ferry.receiver;
+
+import io.ferry.api.ApiServer;
+import io.ferry.api.ApiToken;
+import io.ferry.nbd.NbdExportRegistry;
+import io.ferry.nbd.NbdServer;
+import io.ferry.receiver.api.ReceiverApi;
+import io.ferry.receiver.config.AllowedAgent;
+import io.ferry.receiver.config.ReceiverConfig;
+import io.ferry.receiver.session.GroupLink;
+import io.ferry.receiver.session.GroupTarget;
+import io.ferry.receiver.session.ReplicationServer;
+import io.ferry.receiver.session.SessionSettings;
+import io.ferry.receiver.store.GroupReplica;
+import io.ferry.time.EpochNanoClock;
+import io.ferry.tls.TlsContexts;
+import io.ferry.wire.VolumeInfo;
+import io.netty.buffer.ByteBuf;
+import io.netty.handler.ssl.SslContext;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.LongConsumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The receiver daemon as an object: {@link #launch} opens a {@link GroupReplica} for every group
+ * an agent owns in receiver.yaml (replaying what is durable but not applied), then starts the
+ * replication port (TLS 1.3, client certificates), the management API and, when
+ * {@code nbd.listen} is set, an NBD server whose export registry is empty until promote and drill
+ * fill it. {@link #close} stops them in reverse order. {@code ReceiverMain} only parses
+ * arguments; tests launch the same object in-process.
+ */
+public final class ReceiverNode implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ReceiverNode.class);
+
+    private final ReceiverConfig config;
+    private final List<AutoCloseable> resources = new ArrayList<>();
+    private final Map<String, GroupReplica> replicas = new LinkedHashMap<>();
+    private final Map<String, GroupLink> links = new LinkedHashMap<>();
+    private final NbdExportRegistry exports = new NbdExportRegistry();
+    private ReplicationServer replication;
+    private ApiServer api;
+    private NbdServer nbd;
+    private boolean closed;
+
+    private ReceiverNode(ReceiverConfig config) {
+        this.config = config;
+    }
+
+    /** Starts the receiver with the system clock; on any failure everything started so far is closed. */
+    public static ReceiverNode launch(ReceiverConfig config) throws IOException {
+        return launch(config, EpochNanoClock.system());
+    }
+
+    /**
+     * Starts the receiver; {@code clock} stamps group creation and ages lag.
+     *
+     * @throws IOException when the data directory, a group's journal or replicas cannot be opened
+     * @throws io.ferry.tls.TlsFileException naming the TLS file that is missing or wrong
+     * @throws java.io.UncheckedIOException naming the address a listener cannot bind
+     * @throws io.ferry.config.ConfigException for an api.token with unsafe permissions
+     */
+    public static ReceiverNode launch(ReceiverConfig config, EpochNanoClock clock) throws IOException {
+        ReceiverNode node = new ReceiverNode(config);
+        try {
+            node.start(clock);
+            return node;
+        } catch (IOException | RuntimeException e) {
+            try {
+                node.close();
+            } catch (RuntimeException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+    }
+
+    private void start(EpochNanoClock clock) throws IOException {
+        Files.createDirectories(config.dataDir());
+        String token = ApiToken.loadOrCreate(config.dataDir());
+        SslContext sslContext = TlsContexts.server(config.tls());
+
+        for (AllowedAgent agent : config.agents()) {
+            for (String group : agent.groups()) {
+                GroupReplica replica = GroupReplica.open(config.dataDir(), group, clock);
+                resources.add(replica);
+                replicas.put(group, replica);
+                links.put(group, new GroupLink(group, agent.id(), new ReplicaTarget(replica)));
+                if (replica.failure() != null) {
+                    LOG.error("group {} has failed: {}", group, replica.failure());
+                }
+            }
+        }
+
+        replication = ReplicationServer.start(config.listen().toSocketAddress(), sslContext, config.id(),
+                config.agents(), links, SessionSettings.defaults());
+        resources.add(replication);
+
+        api = ApiServer.start(config.apiListen().toSocketAddress(), token,
+                ReceiverApi.routes(config.id(), List.copyOf(links.values()), clock));
+        resources.add(api);
+
+        if (config.nbdListen() != null) {
+            nbd = NbdServer.start(NbdServer.Options.tcp(config.nbdListen().toSocketAddress()), exports);
+            resources.add(nbd);
+        }
+        LOG.info("receiver {} is up: replication {}, API {}{}, groups {}", config.id(), replicationAddress(),
+                apiAddress(), nbd == null ? "" : ", NBD " + nbdAddress(), replicas.keySet());
+    }
+
+    public ReceiverConfig config() {
+        return config;
+    }
+
+    /** The bound replication address (the actual port when the config said 0). */
+    public InetSocketAddress replicationAddress() {
+        return replication.address();
+    }
+
+    /** The bound management API address. */
+    public InetSocketAddress apiAddress() {
+        return api.address();
+    }
+
+    /** The bound NBD address, or null when receiver.yaml sets no {@code nbd.listen}. */
+    public InetSocketAddress nbdAddress() {
+        return nbd == null ? null : nbd.tcpAddress();
+    }
+
+    /** {@code <dataDir>/api.token}: what {@code --token-file} names. */
+    public Path apiTokenFile() {
+        return config.dataDir().resolve(ApiToken.FILE_NAME);
+    }
+
+    /** The group's replica, or null if no agent owns a group of that name. */
+    public GroupReplica group(String name) {
+        return replicas.get(name);
+    }
+
+    /** The group's replication link (owner, connection, bytes received), or null. */
+    public GroupLink link(String name) {
+        return links.get(name);
+    }
+
+    /** Every group, in receiver.yaml order. */
+    public List<String> groups() {
+        return List.copyOf(replicas.keySet());
+    }
+
+    /** The NBD exports (empty until promote or drill adds a volume); served when nbd.listen is set. */
+    public NbdExportRegistry exports() {
+        return exports;
+    }
+
+    /**
+     * Stops the NBD server, the API, the replication port (closing every session), then each
+     * group (its journal is synced and the applier stops after its batch). Idempotent.
+     */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        List<AutoCloseable> reverse = new ArrayList<>(resources);
+        Collections.reverse(reverse);
+        RuntimeException failure = null;
+        for (AutoCloseable resource : reverse) {
+            try {
+                resource.close();
+            } catch (Exception e) {
+                if (failure == null) {
+                    failure = new IllegalStateException("receiver " + config.id() + " did not stop cleanly: " + e, e);
+                } else {
+                    failure.addSuppressed(e);
+                }
+            }
+        }
+        resources.clear();
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    /** A {@link GroupReplica} as the sessions and the API see it. */
+    private record ReplicaTarget(GroupReplica replica) implements GroupTarget {
+
+        @Override
+        public void attachVolumes(List<VolumeInfo> volumes) throws IOException {
+            replica.attachVolumes(volumes);
+        }
+
+        @Override
+        public List<VolumeInfo> volumes() {
+            return replica.volumes();
+        }
+
+        @Override
+        public Path replicaPath(String volume) {
+            return replica.replicaPath(volume);
+        }
+
+        @Override
+        public long generationId() {
+            return replica.generationId();
+        }
+
+        @Override
+        public long receivedSeq() {
+            return replica.receivedSeq();
+        }
+
+        @Override
+        public long durableSeq() {
+            return replica.durableSeq();
+        }
+
+        @Override
+        public long appliedSeq() {
+            return replica.appliedSeq();
+        }
+
+        @Override
+        public long lastDurableCaptureNanos() {
+            return replica.lastDurableCaptureNanos();
+        }
+
+        @Override
+        public long queuedAppendBytes() {
+            return replica.queuedAppendBytes();
+        }
+
+        @Override
+        public String failure() {
+            return replica.failure();
+        }
+
+        @Override
+        public void append(ByteBuf body, long firstSeq, long lastSeq, long lastCaptureNanos, LongConsumer onDurable) {
+            replica.append(body, firstSeq, lastSeq, lastCaptureNanos, onDurable);
+        }
+
+        @Override
+        public void whenDurable(LongConsumer onDurable) {
+            replica.whenDurable(onDurable);
+        }
+    }
+}

@@ -1,0 +1,106 @@
+package io.ferry.receiver.api;
+
+import io.ferry.receiver.session.GroupLink;
+import io.ferry.receiver.session.GroupTarget;
+import io.ferry.time.EpochNanoClock;
+import io.ferry.wire.VolumeInfo;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The receiver's {@code GET /v1/status} body, computed from the group links on request.
+ *
+ * <p>{@code state} of a group:
+ * <ul>
+ *   <li>{@code failed}: its journal or applier stopped ({@code failure} says why);</li>
+ *   <li>{@code syncing}: no agent has connected and nothing was ever received, or the replica is
+ *       more than one delta behind what is durable (applying is catching up);</li>
+ *   <li>{@code replicating}: otherwise: the replica is at most one delta behind the journal,
+ *       whether or not the agent is connected right now ({@code connected} tells).</li>
+ * </ul>
+ * ({@code promoted} and {@code drill} arrive with promote and drill.)
+ *
+ * <p>{@code lagSeconds} is the receiver-side lag: the age of the oldest write that is durable
+ * here but not yet applied to the replica, i.e. now minus its capture time on the agent; 0 when
+ * the replica has applied everything durable. For deltas received before a restart the receiver
+ * no longer knows the oldest capture time and uses the newest durable one instead (a lower bound).
+ * The agent reports the RPO lag (captured but not yet durable here).
+ */
+public record ReceiverStatus(String id, List<Group> groups) {
+
+    public static final String SYNCING = "syncing";
+    public static final String REPLICATING = "replicating";
+    public static final String FAILED = "failed";
+
+    /** One volume and its replica image. */
+    public record Volume(String name, long sizeBytes, String replica) {
+    }
+
+    /** One consistency group. */
+    public record Group(String name, String agent, String state, long receivedSeq, long appliedSeq, long durableSeq,
+                        double lagSeconds, boolean connected, long bytesReceived, String failure,
+                        List<Volume> volumes) {
+    }
+
+    public ReceiverStatus {
+        groups = List.copyOf(groups);
+    }
+
+    /** The status now, from {@code links} in the given order. Thread-safe. */
+    public static ReceiverStatus of(String receiverId, List<GroupLink> links, EpochNanoClock clock) {
+        List<Group> groups = new ArrayList<>(links.size());
+        for (GroupLink link : links) {
+            groups.add(group(link, clock.epochNanos()));
+        }
+        return new ReceiverStatus(receiverId, groups);
+    }
+
+    static Group group(GroupLink link, long nowNanos) {
+        GroupTarget target = link.target();
+        String failure = target.failure();
+        // read applied before durable and durable before received: each is >= the one read before it
+        long appliedSeq = target.appliedSeq();
+        long durableSeq = Math.max(appliedSeq, target.durableSeq());
+        long receivedSeq = Math.max(durableSeq, target.receivedSeq());
+        boolean connected = link.connected();
+
+        long lagNanos = 0;
+        if (appliedSeq < durableSeq) {
+            long oldestNanos = link.oldestUnappliedCaptureNanos(appliedSeq);
+            if (oldestNanos < 0) {
+                oldestNanos = target.lastDurableCaptureNanos();
+            }
+            lagNanos = oldestNanos > 0 ? Math.max(0, nowNanos - oldestNanos) : 0;
+        }
+
+        String state;
+        if (failure != null) {
+            state = FAILED;
+        } else if (!connected && receivedSeq == 0) {
+            state = SYNCING;
+        } else if (appliedSeq < durableSeq && appliedSeq < lastBoundaryBefore(link, durableSeq)) {
+            state = SYNCING;
+        } else {
+            state = REPLICATING;
+        }
+
+        List<Volume> volumes = new ArrayList<>();
+        for (VolumeInfo volume : target.volumes()) {
+            volumes.add(new Volume(volume.name(), volume.sizeBytes(), target.replicaPath(volume.name()).toString()));
+        }
+        return new Group(link.group(), link.agentId(), state, receivedSeq, appliedSeq, durableSeq,
+                lagNanos / 1e9, connected, link.bytesReceived(), failure, volumes);
+    }
+
+    /**
+     * The delta boundary just before the last durable delta, as far as this link saw it: the replica
+     * is "one delta behind" when it reached it. Unknown after a restart (any lag counts as behind).
+     */
+    private static long lastBoundaryBefore(GroupLink link, long durableSeq) {
+        long lastFirstSeq = link.lastDeltaFirstSeq();
+        if (lastFirstSeq == 0 || lastFirstSeq > durableSeq) {
+            return durableSeq;
+        }
+        return lastFirstSeq - 1;
+    }
+}
