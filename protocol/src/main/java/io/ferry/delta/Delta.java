@@ -150,12 +150,15 @@ public final class Delta {
         return dataOffset[i];
     }
 
-    /** All WRITE bytes, uncompressed, in extent order: a read-only view from 0 to {@link #dataLength()}. */
+    /**
+     * The uncompressed data: a read-only view from 0 to {@link #dataLength()}. WRITE extents lie
+     * within it at their {@link #dataOffset(int)}; bytes no extent refers to are overwritten ones.
+     */
     public ByteBuffer data() {
         return data.duplicate();
     }
 
-    /** Uncompressed WRITE bytes in this delta. */
+    /** Uncompressed data bytes in this delta (at least the sum of the WRITE extents' lengths). */
     public int dataLength() {
         return dataLength;
     }

@@ -61,6 +61,11 @@ public final class DeltaDecoder {
         long epoch = WireCodec.readLong(body, MESSAGE, "epoch");
         long firstCaptureNanos = WireCodec.readLong(body, MESSAGE, "firstCaptureNanos");
         long lastCaptureNanos = WireCodec.readLong(body, MESSAGE, "lastCaptureNanos");
+        long uncompressedLength = WireCodec.readUnsignedInt(body, MESSAGE, "uncompressedLength");
+        if (uncompressedLength > maxUncompressedBytes) {
+            throw new ProtocolException(ErrorCode.FRAME_TOO_LARGE, "DELTA of group " + group + ": uncompressedLength "
+                    + uncompressedLength + " bytes exceeds the maximum of " + maxUncompressedBytes + " bytes");
+        }
         long extentCount = WireCodec.readUnsignedInt(body, MESSAGE, "extentCount");
         if (extentCount * DeltaFormat.EXTENT_BYTES > body.readableBytes()) {
             throw malformed(MESSAGE, "extentCount is " + extentCount + " but only " + body.readableBytes()
@@ -68,13 +73,13 @@ public final class DeltaDecoder {
         }
         delta.reset(group, firstSeq, lastSeq, epoch, firstCaptureNanos, lastCaptureNanos, (int) extentCount);
 
-        long writeBytes = 0;
         int previousVolume = -1;
         long previousEnd = 0;
         for (int i = 0; i < extentCount; i++) {
             int volumeIndex = body.readUnsignedShort();
             byte type = body.readByte();
             byte reserved = body.readByte();
+            long dataOffset = body.readUnsignedInt();
             long offset = body.readLong();
             long length = body.readLong();
             if (!DeltaFormat.isValidType(type)) {
@@ -92,30 +97,16 @@ public final class DeltaDecoder {
                         + ") overlaps or precedes extent " + (i - 1) + " (volume " + previousVolume + ", end "
                         + previousEnd + "); extents must be sorted by volume and offset without overlap");
             }
+            if (type == DeltaFormat.WRITE ? dataOffset + length > uncompressedLength : dataOffset != 0) {
+                throw malformed(MESSAGE, "extent " + i + " (" + DeltaFormat.typeName(type) + ") has dataOffset "
+                        + dataOffset + " length " + length + ", outside the " + uncompressedLength + " data bytes"
+                        + " (WRITE extents lie within the data, others have dataOffset 0)");
+            }
             previousVolume = volumeIndex;
             previousEnd = offset + length;
-            int dataOffset = 0;
-            if (type == DeltaFormat.WRITE) {
-                if (length > maxUncompressedBytes - writeBytes) {
-                    throw new ProtocolException(ErrorCode.FRAME_TOO_LARGE, "DELTA of group " + group
-                            + ": WRITE extents up to extent " + i + " hold more than the maximum of "
-                            + maxUncompressedBytes + " uncompressed bytes");
-                }
-                dataOffset = (int) writeBytes;
-                writeBytes += length;
-            }
-            delta.addExtent(volumeIndex, type, offset, length, dataOffset);
+            delta.addExtent(volumeIndex, type, offset, length, (int) dataOffset);
         }
 
-        long uncompressedLength = WireCodec.readUnsignedInt(body, MESSAGE, "uncompressedLength");
-        if (uncompressedLength > maxUncompressedBytes) {
-            throw new ProtocolException(ErrorCode.FRAME_TOO_LARGE, "DELTA of group " + group + ": uncompressedLength "
-                    + uncompressedLength + " bytes exceeds the maximum of " + maxUncompressedBytes + " bytes");
-        }
-        if (uncompressedLength != writeBytes) {
-            throw malformed(MESSAGE, "uncompressedLength is " + uncompressedLength
-                    + " but the WRITE extents hold " + writeBytes + " bytes");
-        }
         long expectedHash = WireCodec.readLong(body, MESSAGE, "xxHash64");
         int flags = WireCodec.readUnsignedByte(body, MESSAGE, "flags");
         if ((flags & ~DeltaFormat.FLAG_LZ4) != 0) {

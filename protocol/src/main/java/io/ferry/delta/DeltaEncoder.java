@@ -23,6 +23,8 @@ import net.jpountz.xxhash.XXHash64;
  * continue the previous one on the same volume (sequential writes, adjacent zeroes) are merged.
  * Written bytes are copied into an encoder-owned buffer; overwritten bytes stay there unused
  * until {@link #begin}, so memory is bounded by the input bytes of the largest delta built.
+ * {@link #encode} compresses that buffer as it is (no further copy) while overwritten bytes are
+ * at most 1/16 of it, and gathers the live bytes first otherwise.
  *
  * <p>Owned by one thread (the group's shipper); reused for every delta of the group.
  */
@@ -36,6 +38,7 @@ public final class DeltaEncoder {
 
     private final LZ4Compressor compressor = DeltaFormat.LZ4.fastCompressor();
     private final XXHash64 xxHash = DeltaFormat.XXHASH.hash64();
+    private int[] stack = new int[64];
 
     // Treap nodes: one live extent each. Free nodes are chained through nodeLeft.
     private long[] nodeOffset = new long[64];
@@ -211,7 +214,7 @@ public final class DeltaEncoder {
     /** An upper bound of the DELTA body {@link #encode} would produce now, to cut deltas below the frame limit. */
     public long maxEncodedBodyBytes() {
         return FIXED_BODY_BYTES + (long) extentCount * DeltaFormat.EXTENT_BYTES
-                + compressor.maxCompressedLength((int) coalescedBytes);
+                + compressor.maxCompressedLength(dataLength);
     }
 
     /**
@@ -224,8 +227,7 @@ public final class DeltaEncoder {
         if (recordCount == 0) {
             throw new IllegalStateException("encode of an empty delta");
         }
-        int uncompressedLength = (int) coalescedBytes;
-        int maxCompressed = compressor.maxCompressedLength(uncompressedLength);
+        int maxCompressed = compressor.maxCompressedLength(dataLength);
         ByteBuf out = alloc.buffer(Frames.HEADER_BYTES + FIXED_BODY_BYTES
                 + extentCount * DeltaFormat.EXTENT_BYTES + maxCompressed);
         try {
@@ -236,29 +238,53 @@ public final class DeltaEncoder {
             out.writeLong(epoch);
             out.writeLong(firstCaptureNanos);
             out.writeLong(lastCaptureNanos);
-            out.writeInt(extentCount);
-
-            Arrays.sort(touched, 0, touchedCount);
-            boolean inPlace = true;
-            long gathered = 0;
-            for (int i = 0; i < touchedCount; i++) {
-                int volume = touched[i];
-                for (int node = first(roots[volume]); node != NIL; node = next(roots[volume], node)) {
-                    writeExtent(out, volume, node);
-                    if (nodeType[node] == WRITE) {
-                        inPlace &= nodeDataPos[node] == gathered;
-                        gathered += nodeLength[node];
-                    }
-                }
-            }
-            byte[] source = data;
-            ByteBuffer sourceView = dataView;
-            if (!inPlace) {
-                gatherData(uncompressedLength);
-                source = gather;
-                sourceView = gatherView;
+            // Ship the data buffer as it is unless overwritten bytes make up more than 1/16 of it;
+            // then gather the live bytes (in table order) so the dead ones do not travel.
+            boolean inPlace = (long) (dataLength - coalescedBytes) * 16 <= dataLength;
+            int uncompressedLength = inPlace ? dataLength : (int) coalescedBytes;
+            if (!inPlace && gather.length < uncompressedLength) {
+                gather = new byte[Math.max(uncompressedLength, Math.min(MAX_INPUT_BYTES, gather.length * 2))];
+                gatherView = ByteBuffer.wrap(gather);
             }
             out.writeInt(uncompressedLength);
+            out.writeInt(extentCount);
+            Arrays.sort(touched, 0, touchedCount);
+            int gathered = 0;
+            for (int i = 0; i < touchedCount; i++) {
+                int volume = touched[i];
+                int depth = 0;
+                int node = roots[volume];
+                while (node != NIL || depth > 0) {
+                    while (node != NIL) {
+                        if (depth == stack.length) {
+                            stack = Arrays.copyOf(stack, depth * 2);
+                        }
+                        stack[depth++] = node;
+                        node = nodeLeft[node];
+                    }
+                    node = stack[--depth];
+                    int dataOffset = 0;
+                    if (nodeType[node] == WRITE) {
+                        if (inPlace) {
+                            dataOffset = nodeDataPos[node];
+                        } else {
+                            int len = (int) nodeLength[node];
+                            System.arraycopy(data, nodeDataPos[node], gather, gathered, len);
+                            dataOffset = gathered;
+                            gathered += len;
+                        }
+                    }
+                    out.writeShort(volume);
+                    out.writeByte(nodeType[node]);
+                    out.writeByte(0);
+                    out.writeInt(dataOffset);
+                    out.writeLong(nodeOffset[node]);
+                    out.writeLong(nodeLength[node]);
+                    node = nodeRight[node];
+                }
+            }
+            byte[] source = inPlace ? data : gather;
+            ByteBuffer sourceView = inPlace ? dataView : gatherView;
             out.writeLong(xxHash.hash(source, 0, uncompressedLength, DeltaFormat.XXHASH_SEED));
             int flagsIndex = out.writerIndex();
             out.writeByte(0);
@@ -285,32 +311,6 @@ public final class DeltaEncoder {
         } catch (RuntimeException e) {
             out.release();
             throw e;
-        }
-    }
-
-    private void writeExtent(ByteBuf out, int volume, int node) {
-        out.writeShort(volume);
-        out.writeByte(nodeType[node]);
-        out.writeByte(0);
-        out.writeLong(nodeOffset[node]);
-        out.writeLong(nodeLength[node]);
-    }
-
-    private void gatherData(int uncompressedLength) {
-        if (gather.length < uncompressedLength) {
-            gather = new byte[Math.max(uncompressedLength, Math.min(MAX_INPUT_BYTES, gather.length * 2))];
-            gatherView = ByteBuffer.wrap(gather);
-        }
-        int pos = 0;
-        for (int i = 0; i < touchedCount; i++) {
-            int volume = touched[i];
-            for (int node = first(roots[volume]); node != NIL; node = next(roots[volume], node)) {
-                if (nodeType[node] == WRITE) {
-                    int len = (int) nodeLength[node];
-                    System.arraycopy(data, nodeDataPos[node], gather, pos, len);
-                    pos += len;
-                }
-            }
         }
     }
 
@@ -447,32 +447,6 @@ public final class DeltaEncoder {
         }
         nodeRight[t] = removeLast(nodeRight[t]);
         return t;
-    }
-
-    private int first(int t) {
-        if (t == NIL) {
-            return NIL;
-        }
-        while (nodeLeft[t] != NIL) {
-            t = nodeLeft[t];
-        }
-        return t;
-    }
-
-    /** The node with the smallest offset above {@code node}'s, searching from the root (no parent links). */
-    private int next(int root, int node) {
-        long key = nodeOffset[node];
-        int t = root;
-        int successor = NIL;
-        while (t != NIL) {
-            if (nodeOffset[t] > key) {
-                successor = t;
-                t = nodeLeft[t];
-            } else {
-                t = nodeRight[t];
-            }
-        }
-        return successor;
     }
 
     private void freeSubtree(int t) {

@@ -23,8 +23,9 @@ import org.junit.jupiter.api.Test;
 
 class DeltaCodecTest {
 
-    // Body offsets for group "g1" (name: 1 + 2 bytes).
-    private static final int EXTENT_COUNT_AT = 3 + 5 * 8;
+    // Body offsets for group "g1" (name: 1 + 2 bytes); extent fields: +4 dataOffset, +8 offset, +16 length.
+    private static final int UNCOMPRESSED_LENGTH_AT = 3 + 5 * 8;
+    private static final int EXTENT_COUNT_AT = UNCOMPRESSED_LENGTH_AT + 4;
     private static final int EXTENTS_AT = EXTENT_COUNT_AT + 4;
 
     private static final int MAX = 1 << 20;
@@ -96,7 +97,7 @@ class DeltaCodecTest {
         ByteBuf frame = encoder.encode(ByteBufAllocator.DEFAULT);
         try {
             ByteBuf body = body(frame);
-            int flagsAt = EXTENTS_AT + DeltaFormat.EXTENT_BYTES + 4 + 8;
+            int flagsAt = EXTENTS_AT + DeltaFormat.EXTENT_BYTES + 8;
             assertThat(body.getByte(flagsAt)).isZero();
             assertThat(body.getInt(flagsAt + 1)).isEqualTo(noise.length);
             Delta delta = Delta.decode(body, MAX);
@@ -251,19 +252,19 @@ class DeltaCodecTest {
 
     @Test
     void shouldRefuseANegativeOffset() {
-        assertRefused(rawDelta(), body -> body.setLong(EXTENTS_AT + 4, -4096), ErrorCode.MALFORMED, "offset -4096");
+        assertRefused(rawDelta(), body -> body.setLong(EXTENTS_AT + 8, -4096), ErrorCode.MALFORMED, "offset -4096");
     }
 
     @Test
     void shouldRefuseAnOverflowingOffsetPlusLength() {
-        assertRefused(zeroesDelta(), body -> body.setLong(EXTENTS_AT + 4, Long.MAX_VALUE - 10),
+        assertRefused(zeroesDelta(), body -> body.setLong(EXTENTS_AT + 8, Long.MAX_VALUE - 10),
                 ErrorCode.MALFORMED, "overflow");
     }
 
     @Test
     void shouldRefuseAZeroOrNegativeLength() {
-        assertRefused(zeroesDelta(), body -> body.setLong(EXTENTS_AT + 12, 0), ErrorCode.MALFORMED, "length 0");
-        assertRefused(zeroesDelta(), body -> body.setLong(EXTENTS_AT + 12, -1), ErrorCode.MALFORMED, "length -1");
+        assertRefused(zeroesDelta(), body -> body.setLong(EXTENTS_AT + 16, 0), ErrorCode.MALFORMED, "length 0");
+        assertRefused(zeroesDelta(), body -> body.setLong(EXTENTS_AT + 16, -1), ErrorCode.MALFORMED, "length -1");
     }
 
     @Test
@@ -273,7 +274,7 @@ class DeltaCodecTest {
 
     @Test
     void shouldRefuseOverlappingExtents() {
-        assertRefused(twoZeroExtents(), body -> body.setLong(EXTENTS_AT + DeltaFormat.EXTENT_BYTES + 4, 100),
+        assertRefused(twoZeroExtents(), body -> body.setLong(EXTENTS_AT + DeltaFormat.EXTENT_BYTES + 8, 100),
                 ErrorCode.MALFORMED, "overlaps");
     }
 
@@ -283,9 +284,19 @@ class DeltaCodecTest {
     }
 
     @Test
-    void shouldRefuseAnUncompressedLengthThatDisagreesWithTheExtents() {
-        assertRefused(rawDelta(), body -> body.setInt(dataHashAt(body) - 4, 4095), ErrorCode.MALFORMED,
-                "uncompressedLength is 4095 but the WRITE extents hold 4096 bytes");
+    void shouldRefuseAWriteExtentOutsideTheData() {
+        assertRefused(rawDelta(), body -> body.setInt(UNCOMPRESSED_LENGTH_AT, 4095), ErrorCode.MALFORMED,
+                "dataOffset 0 length 4096, outside the 4095 data bytes");
+        assertRefused(rawDelta(), body -> body.setInt(EXTENTS_AT + 4, 1), ErrorCode.MALFORMED,
+                "dataOffset 1 length 4096, outside the 4096 data bytes");
+        assertRefused(rawDelta(), body -> body.setInt(EXTENTS_AT + 4, -1), ErrorCode.MALFORMED,
+                "dataOffset 4294967295");
+    }
+
+    @Test
+    void shouldRefuseADataOffsetOnAZeroExtent() {
+        assertRefused(zeroesDelta(), body -> body.setInt(EXTENTS_AT + 4, 8), ErrorCode.MALFORMED,
+                "(WRITE_ZEROES) has dataOffset 8");
     }
 
     @Test
@@ -303,7 +314,7 @@ class DeltaCodecTest {
 
     @Test
     void shouldRefuseAHugeDeclaredLengthBeforeAllocating() {
-        assertRefused(zeroesDelta(), body -> body.setInt(dataHashAt(body) - 4, -1), ErrorCode.FRAME_TOO_LARGE,
+        assertRefused(zeroesDelta(), body -> body.setInt(UNCOMPRESSED_LENGTH_AT, -1), ErrorCode.FRAME_TOO_LARGE,
                 "uncompressedLength 4294967295");
     }
 
@@ -370,7 +381,7 @@ class DeltaCodecTest {
 
     /** Index of the xxHash64 field, for a body whose extents are all in place. */
     private static int dataHashAt(ByteBuf body) {
-        return EXTENTS_AT + body.getInt(EXTENT_COUNT_AT) * DeltaFormat.EXTENT_BYTES + 4;
+        return EXTENTS_AT + body.getInt(EXTENT_COUNT_AT) * DeltaFormat.EXTENT_BYTES;
     }
 
     private static ByteBuf rawDelta() {
