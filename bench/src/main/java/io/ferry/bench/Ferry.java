@@ -1,6 +1,8 @@
 package io.ferry.bench;
 
 import io.ferry.agent.AgentMain;
+import io.ferry.bench.demo.Demo;
+import io.ferry.receiver.ReceiverMain;
 import io.ferry.cli.BookmarkCommand;
 import io.ferry.cli.DrillCommand;
 import io.ferry.cli.PromoteCommand;
@@ -8,7 +10,6 @@ import io.ferry.cli.StatusCommand;
 import io.ferry.tls.CertMain;
 import java.io.PrintStream;
 import java.util.Arrays;
-import java.util.Set;
 
 /**
  * Main class of the one runnable jar (bench/target/ferry.jar) that {@code bin/ferry} starts:
@@ -34,7 +35,6 @@ public final class Ferry {
             "Run 'ferry COMMAND --help' for a command's options.",
             "Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad configuration.");
 
-    private static final Set<String> NOT_YET = Set.of("receiver", "demo");
 
     private Ferry() {
     }
@@ -56,8 +56,12 @@ public final class Ferry {
             return 0;
         }
         switch (command) {
+            case "demo":
+                return Demo.run(rest, out, err);
             case "agent":
                 return AgentMain.run(rest, out, err);
+            case "receiver":
+                return ReceiverMain.run(rest, out, err);
             case "cert":
                 return CertMain.run(rest, out, err);
             case "status":
@@ -70,10 +74,6 @@ public final class Ferry {
                 return BookmarkCommand.run(rest, out, err);
             default:
                 break;
-        }
-        if (NOT_YET.contains(command)) {
-            err.println("ferry " + command + ": not available yet (arrives with the replication issue)");
-            return 2;
         }
         err.println("ferry: unknown command \"" + command + "\"");
         err.println(USAGE);

@@ -1,0 +1,250 @@
+package io.ferry.bench.demo;
+
+import io.ferry.agent.AgentNode;
+import io.ferry.agent.config.AgentConfig;
+import io.ferry.agent.ship.Shipper;
+import io.ferry.nbd.NbdClient;
+import io.ferry.receiver.ReceiverNode;
+import io.ferry.receiver.config.ReceiverConfig;
+import io.ferry.receiver.store.GroupReplica;
+import io.ferry.tls.Certificates;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+
+/**
+ * {@code ferry demo}: the main job on an embedded default. Makes a workspace, a CA and
+ * certificates, starts a receiver and an agent on loopback, protects a consistency group of two
+ * volumes, drives a write workload through NBD while showing progress and lag against the RPO,
+ * waits until the replica caught up, checks each replica byte for byte against its primary and
+ * prints a summary. Needs nothing but a JDK; removes its workspace unless asked to keep it.
+ */
+public final class Demo {
+    private static final String GROUP = "demo";
+    private static final long DATA_BYTES = 256L << 20;
+    private static final long LOG_BYTES = 64L << 20;
+    private static final Duration RPO = Duration.ofSeconds(2);
+
+    private final PrintStream out;
+    private final Duration workload;
+    private final boolean keep;
+
+    private Demo(PrintStream out, Duration workload, boolean keep) {
+        this.out = out;
+        this.workload = workload;
+        this.keep = keep;
+    }
+
+    public static int run(String[] args, PrintStream out, PrintStream err) {
+        Duration workload = Duration.ofSeconds(10);
+        boolean keep = false;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--seconds" -> {
+                    if (i + 1 >= args.length) {
+                        err.println("ferry demo: --seconds needs a value");
+                        return 2;
+                    }
+                    try {
+                        workload = Duration.ofSeconds(Long.parseLong(args[++i]));
+                    } catch (NumberFormatException e) {
+                        err.println("ferry demo: --seconds takes a whole number, not '" + args[i] + "'");
+                        return 2;
+                    }
+                }
+                case "--keep" -> keep = true;
+                case "-h", "--help" -> {
+                    out.println("usage: ferry demo [--seconds N] [--keep]");
+                    return 0;
+                }
+                default -> {
+                    err.println("ferry demo: unknown option '" + args[i] + "'\nusage: ferry demo [--seconds N] [--keep]");
+                    return 2;
+                }
+            }
+        }
+        try {
+            return new Demo(out, workload, keep).run();
+        } catch (Exception e) {
+            err.println("ferry demo: failed: " + e);
+            return 1;
+        }
+    }
+
+    private int run() throws Exception {
+        Path ws = Files.createTempDirectory("ferry-demo-");
+        out.println("ferry demo: workspace " + ws);
+        try {
+            Path certs = Files.createDirectories(ws.resolve("certs"));
+            Certificates.createCa(certs);
+            Certificates.issue(certs, "host-a", certs);
+            Certificates.issue(certs, "dr-1", certs);
+            out.println("  CA and certificates for agent host-a and receiver dr-1 in " + certs);
+
+            ReceiverConfig receiverConfig = ReceiverConfig.parse("""
+                    id: dr-1
+                    dataDir: %1$s/receiver
+                    listen: 127.0.0.1:0
+                    nbd: { listen: 127.0.0.1:0 }
+                    api: { listen: 127.0.0.1:0 }
+                    tls: { ca: certs/ca.pem, cert: certs/dr-1.pem, key: certs/dr-1.key }
+                    agents:
+                      - id: host-a
+                        groups: [%2$s]
+                    """.formatted(ws, GROUP), ws);
+            try (ReceiverNode receiver = ReceiverNode.launch(receiverConfig)) {
+                Files.createDirectories(ws.resolve("volumes"));
+                AgentConfig agentConfig = AgentConfig.parse("""
+                        id: host-a
+                        dataDir: %1$s/agent
+                        nbd: { listen: 127.0.0.1:0 }
+                        api: { listen: 127.0.0.1:0 }
+                        receiver: 127.0.0.1:%2$d
+                        tls: { ca: certs/ca.pem, cert: certs/host-a.pem, key: certs/host-a.key }
+                        groups:
+                          - name: %3$s
+                            rpo: %4$ds
+                            volumes:
+                              - { name: demo-data, path: volumes/demo-data.img, size: %5$d }
+                              - { name: demo-log, path: volumes/demo-log.img, size: %6$d }
+                        """.formatted(ws, receiver.replicationAddress().getPort(), GROUP, RPO.toSeconds(),
+                        DATA_BYTES, LOG_BYTES), ws);
+                try (AgentNode agent = AgentNode.launch(agentConfig)) {
+                    out.printf("  receiver dr-1 on %s, agent host-a serving NBD on %s (rpo %ds)%n",
+                            receiver.replicationAddress(), agent.nbdAddress(), RPO.toSeconds());
+                    return drive(agent, receiver, ws);
+                }
+            }
+        } finally {
+            if (keep) {
+                out.println("  kept workspace " + ws);
+            } else {
+                deleteTree(ws);
+            }
+        }
+    }
+
+    private int drive(AgentNode agent, ReceiverNode receiver, Path ws) throws Exception {
+        Shipper.GroupView view = agent.shipper().group(GROUP);
+        GroupReplica replica = receiver.group(GROUP);
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (!agent.shipper().connected() && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        if (!agent.shipper().connected()) {
+            out.println("  the agent could not connect to the receiver: " + agent.shipper().linkProblem());
+            return 1;
+        }
+        out.printf("  writing through NBD for %d s (4 writers, 4-64 KiB writes, half-compressible data, flushes)%n",
+                workload.toSeconds());
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicLong written = new AtomicLong();
+        List<Throwable> failures = new ArrayList<>();
+        List<Thread> writers = new ArrayList<>();
+        for (int w = 0; w < 4; w++) {
+            int writer = w;
+            Thread thread = new Thread(() -> {
+                String export = writer < 3 ? "demo-data" : "demo-log";
+                long size = writer < 3 ? DATA_BYTES : LOG_BYTES;
+                Random random = new Random(writer);
+                try (NbdClient client = NbdClient.connect(agent.nbdAddress(), export)) {
+                    int ops = 0;
+                    while (!stop.get()) {
+                        int length = 4096 << random.nextInt(5);
+                        long offset = (long) random.nextInt((int) ((size - length) / 4096)) * 4096;
+                        byte[] data = new byte[length];
+                        for (int b = 0; b < length; b += 4096) {
+                            byte[] noise = new byte[2048];
+                            random.nextBytes(noise);
+                            System.arraycopy(noise, 0, data, b, 2048);
+                        }
+                        client.write(offset, data, false);
+                        written.addAndGet(length);
+                        if (++ops % 64 == 0) {
+                            client.flush();
+                        }
+                    }
+                    client.flush();
+                } catch (Throwable t) {
+                    synchronized (failures) {
+                        failures.add(t);
+                    }
+                }
+            }, "demo-writer-" + w);
+            writers.add(thread);
+            thread.start();
+        }
+        long start = System.nanoTime();
+        long workloadEnd = start + workload.toNanos();
+        double worstLag = 0;
+        while (System.nanoTime() < workloadEnd) {
+            Thread.sleep(1000);
+            double lag = view.lagSeconds();
+            worstLag = Math.max(worstLag, lag);
+            out.printf(Locale.ROOT, "  %4.0fs  written %7.1f MiB  captured seq %7d  acked %7d  applied %7d  lag %5.2fs / rpo %ds%s%n",
+                    (System.nanoTime() - start) / 1e9, written.get() / 1048576.0,
+                    agent.group(GROUP).pipeline().capturedSeq(), view.ackedSeq(), replica.appliedSeq(), lag,
+                    RPO.toSeconds(), view.rpoBreach() ? "  RPO BREACH" : "");
+        }
+        stop.set(true);
+        for (Thread thread : writers) {
+            thread.join();
+        }
+        if (!failures.isEmpty()) {
+            out.println("  a writer failed: " + failures.get(0));
+            return 1;
+        }
+        long captured = agent.group(GROUP).pipeline().capturedSeq();
+        long catchUpStart = System.nanoTime();
+        out.printf("  workload done; waiting for the replica to apply seq %d%n", captured);
+        if (!replica.awaitApplied(captured, Duration.ofSeconds(120))) {
+            out.printf("  the replica did not catch up: applied %d of %d (%s)%n", replica.appliedSeq(), captured,
+                    replica.failure() == null ? "still behind" : replica.failure());
+            return 1;
+        }
+        double catchUpSeconds = (System.nanoTime() - catchUpStart) / 1e9;
+        worstLag = Math.max(worstLag, view.worstLagSeconds());
+
+        boolean identical = true;
+        for (String volume : List.of("demo-data", "demo-log")) {
+            Path primary = ws.resolve("volumes").resolve(volume + ".img");
+            Path copy = replica.replicaPath(volume);
+            long mismatch = Files.mismatch(primary, copy);
+            out.printf("  %-9s primary vs replica %s: %s%n", volume, copy,
+                    mismatch < 0 ? "identical" : "DIFFER at byte " + mismatch);
+            identical &= mismatch < 0;
+        }
+        double ratio = view.bytesShipped() == 0 ? 0 : (double) view.bytesCaptured() / view.bytesShipped();
+        out.println();
+        out.println("ferry demo summary");
+        out.printf(Locale.ROOT, "  bytes written through NBD   %,d (%.1f MiB)%n", written.get(), written.get() / 1048576.0);
+        out.printf(Locale.ROOT, "  bytes captured / shipped    %,d / %,d (compression %.2f:1, LZ4 over TLS 1.3)%n",
+                view.bytesCaptured(), view.bytesShipped(), ratio);
+        out.printf(Locale.ROOT, "  writes captured (seq)       %d%n", captured);
+        out.printf(Locale.ROOT, "  worst lag                   %.2f s (rpo %d s)%n", worstLag, RPO.toSeconds());
+        out.printf(Locale.ROOT, "  catch-up after the workload %.2f s%n", catchUpSeconds);
+        out.printf(Locale.ROOT, "  replicas                    %s%n", identical ? "identical to the primaries" : "DIFFERENT");
+        return identical ? 0 : 1;
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(root)) {
+            for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(path);
+            }
+        }
+    }
+}

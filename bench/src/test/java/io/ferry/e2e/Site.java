@@ -1,0 +1,92 @@
+package io.ferry.e2e;
+
+import io.ferry.agent.AgentNode;
+import io.ferry.agent.config.AgentConfig;
+import io.ferry.receiver.ReceiverNode;
+import io.ferry.receiver.config.ReceiverConfig;
+import io.ferry.tls.Certificates;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * A protected pair for end-to-end tests: a CA, certificates, and the configuration of a receiver
+ * "dr-1" and an agent "host-a" with one consistency group "db" of two volumes, all in one temp
+ * dir. Daemons are started by the tests (in-process or as child JVMs).
+ */
+final class Site {
+    static final long VOLUME_BYTES = 64L << 20;
+
+    final Path dir;
+    final Path certs;
+
+    Site(Path dir) throws IOException {
+        this.dir = dir;
+        this.certs = Files.createDirectories(dir.resolve("certs"));
+        Certificates.createCa(certs);
+        Certificates.issue(certs, "host-a", certs);
+        Certificates.issue(certs, "dr-1", certs);
+        Files.createDirectories(dir.resolve("volumes"));
+    }
+
+    String receiverYaml(int replicationPort) {
+        return """
+                id: dr-1
+                dataDir: %1$s/receiver
+                listen: 127.0.0.1:%2$d
+                nbd: { listen: 127.0.0.1:0 }
+                api: { listen: 127.0.0.1:0 }
+                tls: { ca: certs/ca.pem, cert: certs/dr-1.pem, key: certs/dr-1.key }
+                agents:
+                  - id: host-a
+                    groups: [db]
+                """.formatted(dir, replicationPort);
+    }
+
+    ReceiverConfig receiverConfig(int replicationPort) {
+        return ReceiverConfig.parse(receiverYaml(replicationPort), dir);
+    }
+
+    String agentYaml(int receiverPort, String rpo) {
+        return """
+                id: host-a
+                dataDir: %1$s/agent
+                nbd:
+                  listen: 127.0.0.1:0
+                  socket: %1$s/agent.sock
+                api: { listen: 127.0.0.1:0 }
+                receiver: 127.0.0.1:%2$d
+                tls: { ca: certs/ca.pem, cert: certs/host-a.pem, key: certs/host-a.key }
+                groups:
+                  - name: db
+                    rpo: %3$s
+                    volumes:
+                      - { name: db-data, path: volumes/db-data.img, size: %4$d }
+                      - { name: db-log, path: volumes/db-log.img, size: %4$d }
+                """.formatted(dir, receiverPort, rpo, VOLUME_BYTES);
+    }
+
+    AgentConfig agentConfig(int receiverPort, String rpo) {
+        return AgentConfig.parse(agentYaml(receiverPort, rpo), dir);
+    }
+
+    Path primary(String volume) {
+        return dir.resolve("volumes").resolve(volume + ".img");
+    }
+
+    Path replica(String volume) {
+        return dir.resolve("receiver/replicas/db").resolve(volume + ".img");
+    }
+
+    Path write(String name, String text) throws IOException {
+        return Files.writeString(dir.resolve(name), text);
+    }
+
+    static AgentNode agent(AgentConfig config) throws IOException {
+        return AgentNode.launch(config);
+    }
+
+    static ReceiverNode receiver(ReceiverConfig config) throws Exception {
+        return ReceiverNode.launch(config);
+    }
+}
