@@ -414,6 +414,27 @@ class ReplicationSessionTest {
         assertThat(links.get("db").connected()).isFalse();
     }
 
+    @Test
+    void shouldStopReadingWhileTheJournalQueueIsFullAndResumeOnceDurable() {
+        SessionContext tight = new SessionContext("dr-1", SessionContext.byId(List.of(
+                new AllowedAgent("host-a", List.of("db", "logs")))), Map.of("db", links.get("db"),
+                "logs", links.get("logs")), new SessionSettings(SETTINGS.helloTimeout(), SETTINGS.maxHelloBytes(),
+                SETTINGS.maxFrameBytes(), SETTINGS.maxDeltaBytes(), 100), ctx -> "host-a", Runnable::run);
+        EmbeddedChannel channel = new EmbeddedChannel(new FrameDecoder(SETTINGS.maxHelloBytes()),
+                new ReplicationSession(tight));
+        channels.add(channel);
+        send(channel, hello("host-a", dbGroup()));
+        assertThat(received(channel)).isInstanceOf(HelloAck.class);
+
+        send(channel, delta("db", 1, 1, 0, 0, 4096));
+        assertThat(channel.config().isAutoRead()).as("paused above 100 queued bytes").isFalse();
+
+        db.sync();
+        channel.runPendingTasks();
+        assertThat(received(channel)).isEqualTo(new Ack("db", 1));
+        assertThat(channel.config().isAutoRead()).as("resumed once durable").isTrue();
+    }
+
     // ---- reconnects ----
 
     @Test
