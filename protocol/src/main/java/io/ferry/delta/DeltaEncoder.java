@@ -240,7 +240,7 @@ public final class DeltaEncoder {
             out.writeLong(lastCaptureNanos);
             // Ship the data buffer as it is unless overwritten bytes make up more than 1/16 of it;
             // then gather the live bytes (in table order) so the dead ones do not travel.
-            boolean inPlace = (long) (dataLength - coalescedBytes) * 16 <= dataLength;
+            boolean inPlace = (dataLength - coalescedBytes) * 16 <= dataLength;
             int uncompressedLength = inPlace ? dataLength : (int) coalescedBytes;
             if (!inPlace && gather.length < uncompressedLength) {
                 gather = new byte[Math.max(uncompressedLength, Math.min(MAX_INPUT_BYTES, gather.length * 2))];
