@@ -39,7 +39,7 @@ import net.openhft.chronicle.wire.DocumentContext;
  * The directory holds {@code journal.properties} (format and group, checked on open),
  * {@code journal.lock} (an OS file lock: one process, one instance) and size-bounded
  * <em>segments</em>, each its own Chronicle queue directory named by the first seq of its first
- * record ({@code seg-00000000000000000001}). A segment is rolled when its data file reaches
+ * record ({@code seg-00000000000000000001}). A segment is rolled when its records reach
  * {@link Options#segmentSizeBytes()}; {@link #release} deletes whole segments. Every segment
  * queue is built with a fixed {@link TimeProvider} (time 0) and
  * {@link LargeRollCycles#LARGE_DAILY}, so Chronicle never rolls a segment by time: a segment is
@@ -56,10 +56,11 @@ import net.openhft.chronicle.wire.DocumentContext;
  * <h2>Crash recovery</h2>
  * Chronicle marks a document's header complete only after its body is written; after a kill -9
  * mid-append the next open finds the dead writer's incomplete header and overwrites it, and no
- * reader ever sees it. On open the last record of every segment is read: sealed segments must
- * end right before the next one starts (else {@link JournalException}), and the last record of
- * the last segment gives {@link #lastSeq()}. Open then forces every segment, so that what it
- * recovered is durable and may be acknowledged.
+ * reader ever sees it. On open every segment's record headers are scanned: each record must
+ * start right after the previous one and each segment right after the one before (else
+ * {@link JournalException}); the last complete record gives {@link #lastSeq()}, and a last
+ * segment without a complete record is deleted. Open then forces every segment, so that what
+ * it recovered is durable and may be acknowledged.
  *
  * <h2>Threads</h2>
  * The journal thread owns the appender, the current segment's queue and the roll: it calls
@@ -234,14 +235,13 @@ public final class DeltaJournal implements AutoCloseable {
             throw new IllegalArgumentException("journal of group " + group + ": DELTA body of " + bodyBytes
                     + " bytes exceeds the journal's record limit of " + MAX_BODY_BYTES + " bytes");
         }
-        if (current == null || current.endPosition >= options.segmentSizeBytes()) {
+        if (current == null || current.recordBytes >= options.segmentSizeBytes()) {
             roll(firstSeq);
         }
         if (appender == null) {
             appender = currentQueue.createAppender();
             appender.singleThreadedCheckDisabled(true);
         }
-        long endPosition;
         try (DocumentContext dc = appender.writingDocument()) {
             try {
                 Bytes<?> bytes = dc.wire().bytes();
@@ -258,13 +258,12 @@ public final class DeltaJournal implements AutoCloseable {
                     throw new JournalException("journal of group " + group + ": Chronicle took " + written + " of "
                             + bodyBytes + " body bytes of seqs " + firstSeq + ".." + lastSeq);
                 }
-                endPosition = bytes.writePosition();
             } catch (RuntimeException e) {
                 dc.rollbackOnClose();
                 throw e;
             }
         }
-        current.endPosition = endPosition;
+        current.recordBytes += HEADER_BYTES + bodyBytes;
         current.lastSeq = lastSeq;
         if (!currentPublished) {
             publish(current);
@@ -406,12 +405,15 @@ public final class DeltaJournal implements AutoCloseable {
         }
     }
 
-    /** Bytes the held records take in the segment data files (Chronicle's index area included). */
+    /**
+     * Bytes of the records held (headers and DELTA bodies), without Chronicle's per-segment
+     * index and metadata. Any thread.
+     */
     public long bytesOnDisk() {
         long sum = 0;
-        if (lastSeq >= 0) { // the volatile read makes the journal thread's latest endPosition visible
+        if (lastSeq >= 0) { // the volatile read makes the journal thread's latest recordBytes visible
             for (JournalSegment segment : segments) {
-                sum += segment.endPosition;
+                sum += segment.recordBytes;
             }
         }
         return sum;
@@ -497,7 +499,7 @@ public final class DeltaJournal implements AutoCloseable {
         for (int i = 0; i < found.size() - 1; i++) {
             JournalSegment segment = found.get(i);
             try (SingleChronicleQueue queue = openQueue(segment.dir)) {
-                readLastRecord(queue, segment);
+                scanRecords(queue, segment);
             }
             long nextFirst = found.get(i + 1).firstSeq;
             if (segment.lastSeq + 1 != nextFirst) {
@@ -508,56 +510,72 @@ public final class DeltaJournal implements AutoCloseable {
             }
             segment.sealed = true;
         }
-        JournalSegment last = found.get(found.size() - 1);
-        currentQueue = openQueue(last.dir);
-        long lastCapture = readLastRecord(currentQueue, last);
-        current = last;
-        currentPublished = true;
-        segments = found.toArray(new JournalSegment[0]);
-        if (last.lastSeq >= last.firstSeq) {
-            lastCaptureNanos = lastCapture;
-        } else if (found.size() > 1) {
-            // an empty last segment: a crash right after a roll; the previous segment's last record counts
-            try (SingleChronicleQueue queue = openQueue(found.get(found.size() - 2).dir)) {
-                lastCaptureNanos = readLastRecord(queue, found.get(found.size() - 2));
+        // The last segment may end in a record torn by a crash: scan it forward (complete documents
+        // only). A last segment without a complete record holds nothing: delete it, the next append
+        // starts it again (this also spares Chronicle a torn header at index 0).
+        long recoveredLastSeq = found.get(found.size() - 1).firstSeq - 1;
+        long recoveredCapture = 0;
+        while (!found.isEmpty()) {
+            JournalSegment last = found.get(found.size() - 1);
+            SingleChronicleQueue queue = openQueue(last.dir);
+            long capture;
+            try {
+                capture = scanRecords(queue, last);
+            } catch (RuntimeException e) {
+                queue.close();
+                throw e;
+            }
+            if (last.lastSeq >= last.firstSeq) {
+                currentQueue = queue;
+                current = last;
+                currentPublished = true;
+                recoveredLastSeq = last.lastSeq;
+                recoveredCapture = capture;
+                break;
+            }
+            queue.close();
+            deleteRecursively(last.dir);
+            JournalSegment.forcePath(dir);
+            found.remove(found.size() - 1);
+            recoveredLastSeq = last.firstSeq - 1;
+            if (!found.isEmpty()) {
+                found.get(found.size() - 1).sealed = false;
             }
         }
-        lastSeq = last.lastSeq;
+        segments = found.toArray(new JournalSegment[0]);
+        lastCaptureNanos = recoveredCapture;
+        lastSeq = recoveredLastSeq;
     }
 
     /**
-     * Reads the last record of a segment queue into {@code segment.lastSeq} and
-     * {@code segment.endPosition} and returns its capture time (0 for an empty segment).
+     * Reads every complete record of a segment in order, checking that each starts right after
+     * the previous one; sets {@code segment.lastSeq} and {@code segment.recordBytes} and returns
+     * the capture time of the last record (0 when there is none).
      */
-    private long readLastRecord(SingleChronicleQueue queue, JournalSegment segment) {
-        long lastIndex = queue.lastIndex();
-        if (lastIndex < 0) {
-            segment.lastSeq = segment.firstSeq - 1;
-            segment.endPosition = 0;
-            return 0;
-        }
+    private long scanRecords(SingleChronicleQueue queue, JournalSegment segment) {
+        long expected = segment.firstSeq;
+        long capture = 0;
+        segment.lastSeq = segment.firstSeq - 1;
+        segment.recordBytes = 0;
         try (ExcerptTailer tailer = queue.createTailer()) {
-            if (!tailer.moveToIndex(lastIndex)) {
-                throw new JournalException("journal of group " + group + ": cannot position at the last record (index "
-                        + lastIndex + ") of segment " + segment.dir);
-            }
-            try (DocumentContext dc = tailer.readingDocument()) {
-                if (!dc.isPresent()) {
-                    throw new JournalException("journal of group " + group + ": last record (index " + lastIndex
-                            + ") of segment " + segment.dir + " is not readable");
+            while (true) {
+                try (DocumentContext dc = tailer.readingDocument()) {
+                    if (!dc.isPresent()) {
+                        return capture;
+                    }
+                    Bytes<?> bytes = dc.wire().bytes();
+                    long first = bytes.readLong();
+                    long last = bytes.readLong();
+                    if (first != expected || last < first) {
+                        throw new JournalException("journal of group " + group + ": segment " + segment.dir
+                                + " holds seqs " + first + ".." + last + " where seq " + expected + " was expected;"
+                                + " the segment is not a ferry receiver journal segment or is damaged");
+                    }
+                    capture = bytes.readLong();
+                    segment.lastSeq = last;
+                    segment.recordBytes += HEADER_BYTES + bytes.readInt();
+                    expected = last + 1;
                 }
-                Bytes<?> bytes = dc.wire().bytes();
-                long first = bytes.readLong();
-                long last = bytes.readLong();
-                long captureNanos = bytes.readLong();
-                if (first < segment.firstSeq || last < first) {
-                    throw new JournalException("journal of group " + group + ": last record of segment " + segment.dir
-                            + " holds seqs " + first + ".." + last + ", not within the segment; the segment is not a "
-                            + "ferry receiver journal segment or is damaged");
-                }
-                segment.lastSeq = last;
-                segment.endPosition = bytes.readLimit();
-                return captureNanos;
             }
         }
     }

@@ -18,7 +18,7 @@ import java.util.regex.Pattern;
  * the first seq of its first record ({@code seg-00000000000000000001}). Records of a segment
  * are contiguous in seq: each starts right after the previous one's last seq.
  *
- * <p>Ownership: {@code endPosition} and {@code lastSeq} are written by the journal thread (and
+ * <p>Ownership: {@code recordBytes} and {@code lastSeq} are written by the journal thread (and
  * published by the journal's volatile fields); {@code sealed} is set once by the journal thread;
  * {@code released} is guarded by the journal's segment lock; the sync fields by its sync lock.
  */
@@ -29,8 +29,8 @@ final class JournalSegment {
     final long firstSeq;
     final Path dir;
 
-    /** End of the last record in the data file. */
-    long endPosition;
+    /** Bytes of the records in this segment (headers and bodies): what the roll and {@code bytesOnDisk} count. */
+    long recordBytes;
     /** Last seq of the last record, or {@code firstSeq - 1} while empty. */
     volatile long lastSeq;
     /** No record will be appended to this segment any more. */

@@ -35,7 +35,7 @@ class GroupReplicaTest {
     private static final EpochNanoClock CLOCK = () -> 1_700_000_000_000_000_000L;
     private static final Duration WAIT = Duration.ofSeconds(30);
     /** Small segments, so that a few deltas roll and release segments. */
-    private static final GroupReplica.Options SMALL = new GroupReplica.Options(new DeltaJournal.Options(64 << 10),
+    private static final GroupReplica.Options SMALL = new GroupReplica.Options(new DeltaJournal.Options(4 << 10),
             256 << 10, Applier.Options.defaults(), JournalRetention.RELEASE_APPLIED);
 
     @TempDir
@@ -196,7 +196,7 @@ class GroupReplicaTest {
     @Test
     void shouldReplayDeltasThatWereAppliedButNotPersistedAfterACrash() throws Exception {
         // the journal is released only after the applied seq is persisted: keep all of it here
-        GroupReplica replica = open(new GroupReplica.Options(new DeltaJournal.Options(64 << 10), 256 << 10,
+        GroupReplica replica = open(new GroupReplica.Options(new DeltaJournal.Options(4 << 10), 256 << 10,
                 Applier.Options.defaults(), applied -> 0));
         replica.attachVolumes(VOLUMES);
         appendUpTo(replica, 30, new CopyOnWriteArrayList<>());
@@ -278,7 +278,7 @@ class GroupReplicaTest {
 
     @Test
     void shouldKeepJournalSegmentsTheRetentionHolds() throws Exception {
-        GroupReplica replica = open(new GroupReplica.Options(new DeltaJournal.Options(64 << 10), 256 << 10,
+        GroupReplica replica = open(new GroupReplica.Options(new DeltaJournal.Options(4 << 10), 256 << 10,
                 Applier.Options.defaults(), applied -> 0));
         replica.attachVolumes(VOLUMES);
         appendUpTo(replica, 60, new CopyOnWriteArrayList<>());
