@@ -445,7 +445,15 @@ public final class ReplicationSession extends ChannelInboundHandlerAdapter {
         cancelHelloDeadline();
         releaseGroups();
         LOG.warn("replication session with {} refused: {}; closing", peer, error.getMessage());
-        ctx.writeAndFlush(ErrorMessage.of(error).encode(ctx.alloc())).addListener(ChannelFutureListener.CLOSE);
+        ctx.writeAndFlush(new ErrorMessage(error.code(), detail(error)).encode(ctx.alloc()))
+                .addListener(ChannelFutureListener.CLOSE);
+    }
+
+    /** The exception's message without its "CODE: " prefix: the code travels as its own field. */
+    private static String detail(ProtocolException error) {
+        String message = error.getMessage();
+        String prefix = error.code() + ": ";
+        return message.startsWith(prefix) ? message.substring(prefix.length()) : message;
     }
 
     private void close() {
