@@ -5,7 +5,7 @@
       prints "unit,value,mb_per_s,iops,lat_p99_us" for one fio --output-format=json run
   compare-peers-summary.py summarize OUT_DIR
       reads OUT_DIR/runs.csv and OUT_DIR/machine.txt, writes summary.csv and results.json,
-      prints machine facts and the comparison table
+      prints machine facts and the tables: medians, ratios, journals and replication
 """
 import csv
 import json
@@ -60,6 +60,22 @@ def fmt_value(unit, v):
     return f"{v:.0f}"
 
 
+def print_table(title, header, rows, left=3):
+    print()
+    print(title)
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    fmt = lambda cells: "  ".join(str(c).ljust(w) if i < left else str(c).rjust(w)
+                                  for i, (c, w) in enumerate(zip(cells, widths)))
+    print(fmt(header))
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print(fmt(row))
+
+
+def median_or_none(values):
+    return statistics.median(values) if values else None
+
+
 def summarize(out):
     out = Path(out)
     facts = read_facts(out)
@@ -73,11 +89,22 @@ def summarize(out):
     groups = {}
     for r in runs:
         key = (r["job"], r["transport"], r["server"])
-        g = groups.setdefault(key, {"values": [], "journal": [], "unit": None, "failed": 0, "p99": []})
+        g = groups.setdefault(key, {"values": [], "journal": [], "unit": None, "failed": 0, "p99": [],
+                                    "repl_runs": 0, "caught_up": 0, "catchup_s": [], "captured": [],
+                                    "shipped": []})
         if r["status"] == "ok":
             g["values"].append(float(r["value"]))
             g["p99"].append(float(r["lat_p99_us"]))
             g["unit"] = r["unit"]
+            if r.get("caught_up"):
+                g["repl_runs"] += 1
+                if r["caught_up"] == "yes":
+                    g["caught_up"] += 1
+                    if r.get("catchup_s"):
+                        g["catchup_s"].append(float(r["catchup_s"]))
+                if r.get("bytes_captured") and r.get("bytes_shipped"):
+                    g["captured"].append(int(r["bytes_captured"]))
+                    g["shipped"].append(int(r["bytes_shipped"]))
         else:
             g["failed"] += 1
         if r["journal_bytes"] and r["status"] == "ok":
@@ -87,54 +114,69 @@ def summarize(out):
     med = {}
     for (job, transport, server), g in groups.items():
         vals = g["values"]
-        m = statistics.median(vals) if vals else None
+        m = median_or_none(vals)
         med[(job, transport, server)] = m
-        summary.append({
+        row = {
             "job": job, "transport": transport, "server": server,
             "unit": g["unit"] or ("MB/s" if job == "seqwrite" else "IOPS"),
             "median": m, "min": min(vals) if vals else None, "max": max(vals) if vals else None,
             "runs_ok": len(vals), "runs_failed": g["failed"],
-            "lat_p99_us_median": statistics.median(g["p99"]) if g["p99"] else None,
-            "journal_bytes_median": statistics.median(g["journal"]) if g["journal"] else None,
-        })
+            "lat_p99_us_median": median_or_none(g["p99"]),
+            "journal_bytes_median": median_or_none(g["journal"]),
+            "repl_runs": g["repl_runs"], "caught_up_runs": g["caught_up"],
+            "catchup_s_median": median_or_none(g["catchup_s"]),
+            "bytes_captured_median": median_or_none(g["captured"]),
+            "bytes_shipped_median": median_or_none(g["shipped"]),
+            "compression_ratio_median": median_or_none(
+                [c / s for c, s in zip(g["captured"], g["shipped"]) if s]),
+        }
+        summary.append(row)
     order = {(j, t, s): (jobs.index(j) if j in jobs else 99, transports.index(t) if t in transports else 99,
                          servers.index(s) if s in servers else 99) for (j, t, s) in groups}
     summary.sort(key=lambda row: order[(row["job"], row["transport"], row["server"])])
+    by_key = {(r["job"], r["transport"], r["server"]): r for r in summary}
 
     with open(out / "summary.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(summary[0].keys()) if summary else ["job"])
         w.writeheader()
         w.writerows(summary)
 
-    ratio_cols = []  # (label, ferry server, peer)
+    ratio_cols = []  # (label, numerator server, denominator server)
     for fe in ferries:
+        if fe != "ferry" and "ferry" in servers:
+            ratio_cols.append((f"{fe}/ferry", fe, "ferry"))
         for p in PEERS:
             if p in servers:
                 ratio_cols.append((f"{fe}/{p}", fe, p))
-    journal_cols = [fe for fe in ferries]
 
-    header = ["job", "transport", "unit"] + servers + [c[0] for c in ratio_cols] + \
-             [f"{fe} journal MiB" for fe in journal_cols]
-    rows = []
+    fig_rows, ratio_rows, repl_rows = [], [], []
     ratios_json = []
     for job in jobs:
         for t in transports:
             unit = "MB/s" if job == "seqwrite" else "IOPS"
-            row = [JOB_LABEL[job], t, unit]
-            for s in servers:
-                row.append(fmt_value(unit, med.get((job, t, s))))
-            for label, fe, p in ratio_cols:
-                a, b = med.get((job, t, fe)), med.get((job, t, p))
+            fig_rows.append([JOB_LABEL[job], t, unit] + [fmt_value(unit, med.get((job, t, s))) for s in servers])
+            row = [JOB_LABEL[job], t]
+            for label, a_srv, b_srv in ratio_cols:
+                a, b = med.get((job, t, a_srv)), med.get((job, t, b_srv))
                 r = a / b if a is not None and b else None
                 row.append(f"{r:.2f}" if r is not None else "-")
                 ratios_json.append({"job": job, "transport": t, "ratio": label, "value": r})
-            for fe in journal_cols:
-                g = groups.get((job, t, fe))
-                if job != "randread" and g and g["journal"]:
-                    row.append(f"{statistics.median(g['journal']) / 1048576:.0f}")
-                else:
-                    row.append("-")
-            rows.append(row)
+            ratio_rows.append(row)
+            if job == "randread":
+                continue
+            row = [JOB_LABEL[job], t]
+            for fe in ferries:
+                s = by_key.get((job, t, fe))
+                jb = s and s["journal_bytes_median"]
+                row.append(f"{jb / 1048576:.0f}" if jb is not None and s else "-")
+            if "ferry-repl" in servers:
+                s = by_key.get((job, t, "ferry-repl")) or {}
+                mib = lambda v: f"{v / 1048576:.0f}" if v is not None else "-"
+                row += [mib(s.get("bytes_captured_median")), mib(s.get("bytes_shipped_median")),
+                        f"{s['compression_ratio_median']:.2f}" if s.get("compression_ratio_median") else "-",
+                        f"{s.get('caught_up_runs', 0)}/{s.get('repl_runs', 0)}",
+                        f"{s['catchup_s_median']:.1f}" if s.get("catchup_s_median") is not None else "-"]
+            repl_rows.append(row)
 
     (out / "results.json").write_text(json.dumps({
         "machine": facts, "runs": runs, "summary": summary, "ratios": ratios_json,
@@ -144,19 +186,22 @@ def summarize(out):
     print("Machine")
     for k in ["date", "nproc", "cpu", "mem_total", "kernel", "java"] + \
              [k for k in facts if k.startswith("java_")] + \
-             ["fio", "qemu-nbd", "nbdkit", "libnbd", "filesystem", "git"]:
+             ["fio", "qemu-nbd", "nbdkit", "libnbd", "filesystem", "git", "ferry_jar"]:
         if k in facts:
             print(f"  {k:<16} {facts[k]}")
     print(f"  {'settings':<16} size={facts.get('size_bytes')}B runtime={facts.get('runtime_s')}s "
-          f"ramp={facts.get('ramp_time_s')}s repeat={facts.get('repeat')} (median reported)")
-    print()
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-    line = "  ".join(h.ljust(w) if i < 3 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths)))
-    print(line)
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print("  ".join(str(c).ljust(w) if i < 3 else str(c).rjust(w)
-                        for i, (c, w) in enumerate(zip(row, widths))))
+          f"ramp={facts.get('ramp_time_s')}s repeat={facts.get('repeat')} (median reported)"
+          + (f" ferry-repl rpo={facts['repl_rpo']}" if "repl_rpo" in facts else ""))
+    print_table("Throughput (median)", ["job", "transport", "unit"] + servers, fig_rows)
+    if ratio_cols:
+        print_table("Ratios of medians", ["job", "transport"] + [c[0] for c in ratio_cols], ratio_rows, left=2)
+    if ferries and repl_rows:
+        header = ["job", "transport"] + [f"{fe} journal MiB" for fe in ferries]
+        if "ferry-repl" in servers:
+            header += ["captured MiB", "shipped MiB", "compression", "caught up",
+                       f"catch-up s (<= {facts.get('catchup_timeout_s', '?')})"]
+        print_table("ferry journal after each write job; ferry-repl replication (medians; "
+                    "bytes from the agent's status once caught up)", header, repl_rows, left=2)
     failed = [r for r in runs if r["status"] != "ok"]
     if failed:
         print()

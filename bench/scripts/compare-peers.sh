@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# compare-peers.sh: the same fio jobs, in one run, against ferry's agent and its peers
-# (qemu-nbd, nbdkit file, optionally nbdkit null), each serving the same raw file over a
-# Unix socket and over TCP on 127.0.0.1, one server at a time. Prints a table of medians
-# and the ratios ferry/peer; writes every run's raw figures to --out (CSV + JSON + fio JSON).
+# compare-peers.sh: the same fio jobs, in one run, against ferry's agent (alone, and
+# replicating to a receiver on the same machine) and its peers (qemu-nbd, nbdkit file,
+# optionally nbdkit null), each serving the same raw file over a Unix socket and over TCP on
+# 127.0.0.1, one server at a time. Prints tables of medians and the ratios ferry/peer; writes
+# every run's raw figures to --out (CSV + JSON + fio JSON).
 #
 # Each measurement starts its server fresh, runs one fio job, stops the server by pid and
 # syncs the file. ferry gets a fresh, empty dataDir per measurement (its journal is never
 # released without a receiver); the journal's size is recorded and the dataDir deleted.
+# ferry-repl also gets a fresh receiver (own dataDir) per measurement; after a write job it
+# records the agent's bytesCaptured and bytesShipped and how long the group took to catch up.
 #
 # Run `bench/scripts/compare-peers.sh --help` for the options.
 set -euo pipefail
@@ -14,10 +17,11 @@ set -euo pipefail
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
 SUMMARIZE_PY="$SCRIPT_DIR/compare-peers-summary.py"
+BENCH_NAME=compare-peers
 EXPORT_NAME=vol
 
 ALL_JOBS=(seqwrite randwrite randread)
-SERVERS_ARG="ferry,qemu-nbd,nbdkit"
+SERVERS_ARG="ferry,ferry-repl,qemu-nbd,nbdkit"
 TRANSPORTS_ARG="unix,tcp"
 JOBS_ARG="seqwrite,randwrite,randread"
 RUNTIME_S=10
@@ -31,6 +35,8 @@ FERRY_START_TIMEOUT_S=60
 FERRY_BUILD_TIMEOUT_S=900
 PEER_START_TIMEOUT_S=30
 STOP_TIMEOUT_S=15
+CATCHUP_TIMEOUT_S=30
+REPL_RPO=30s
 MIN_FREE_GIB=8
 KEEP_WORK=0
 
@@ -41,8 +47,9 @@ Usage: $(basename "$0") [options]
 Runs fio (--ioengine=nbd) against NBD servers that serve the same raw file, one at a time,
 and prints per job and transport each server's median figure and the ratios ferry/peer.
 
-  --servers LIST       comma list of: ferry, qemu-nbd, nbdkit, nbdkit-null
-                       (default: $SERVERS_ARG; nbdkit-null is the protocol-cost upper bound)
+  --servers LIST       comma list of: ferry, ferry-repl, qemu-nbd, nbdkit, nbdkit-null
+                       (default: $SERVERS_ARG; ferry-repl is the agent replicating to
+                       a receiver on this machine; nbdkit-null is the protocol-cost upper bound)
   --transports LIST    unix,tcp (default: $TRANSPORTS_ARG)
   --jobs LIST          seqwrite (1 MiB QD8), randwrite (4 KiB QD32), randread (4 KiB QD32)
                        (default: $JOBS_ARG)
@@ -54,8 +61,12 @@ and prints per job and transport each server's median figure and the ratios ferr
   --out DIR            where results go (default: a new temp dir, printed at the end)
   --ferry-java DIR     also run the agent under the JDK in DIR (JAVA_HOME), as a server
                        named ferry-jdkNN, beside ferry on the default JDK
-  --ferry-bin PATH     the launcher to run as "PATH agent --config Y --pid-file P" from the
-                       repo root (default: bin/ferry; also env FERRY_BIN)
+  --ferry-bin PATH     the launcher to run as "PATH agent --config Y --pid-file P" (and
+                       receiver, cert) from the repo root (default: bin/ferry; also env FERRY_BIN)
+  --repl-rpo DURATION  the rpo of ferry-repl's group (default: $REPL_RPO, as ferry's; e.g. 1s)
+  --catchup-timeout SECONDS
+                       how long ferry-repl may take to catch up after a write job
+                       (default: $CATCHUP_TIMEOUT_S)
   --ferry-start-timeout SECONDS
                        how long to wait for the agent to serve NBD (default: $FERRY_START_TIMEOUT_S;
                        the launcher builds the jar once beforehand, via "agent --help")
@@ -67,7 +78,8 @@ work dir; every server is stopped by its pid on exit, failure or Ctrl-C.
 EOF
 }
 
-die() { echo "compare-peers: $*" >&2; exit 2; }
+# shellcheck source-path=SCRIPTDIR source=lib/ferry-bench.sh
+. "$SCRIPT_DIR/lib/ferry-bench.sh"
 
 while (($#)); do
   case "$1" in
@@ -82,6 +94,8 @@ while (($#)); do
     --ferry-java) FERRY_JAVA="${2:?}"; shift 2 ;;
     --ferry-bin) FERRY_BIN="${2:?}"; shift 2 ;;
     --ferry-start-timeout) FERRY_START_TIMEOUT_S="${2:?}"; shift 2 ;;
+    --catchup-timeout) CATCHUP_TIMEOUT_S="${2:?}"; shift 2 ;;
+    --repl-rpo) REPL_RPO="${2:?}"; shift 2 ;;
     --keep-work) KEEP_WORK=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown option: $1" ;;
@@ -91,6 +105,7 @@ done
 [[ "$RUNTIME_S" =~ ^[0-9]+$ && "$RUNTIME_S" -gt 0 ]] || die "--runtime must be a positive number of seconds, got '$RUNTIME_S'"
 [[ "$RAMP_S" =~ ^[0-9]+$ ]] || die "--ramp-time must be a number of seconds, got '$RAMP_S'"
 [[ "$REPEAT" =~ ^[0-9]+$ && "$REPEAT" -gt 0 ]] || die "--repeat must be a positive number, got '$REPEAT'"
+[[ "$CATCHUP_TIMEOUT_S" =~ ^[0-9]+$ ]] || die "--catchup-timeout must be a number of seconds, got '$CATCHUP_TIMEOUT_S'"
 
 # --size: accept 1G, 1GiB, 512M, 512MiB, plain bytes.
 size_norm="${SIZE_ARG%iB}"; size_norm="${size_norm%B}"
@@ -101,7 +116,7 @@ IFS=, read -r -a SERVERS <<<"$SERVERS_ARG"
 IFS=, read -r -a TRANSPORTS <<<"$TRANSPORTS_ARG"
 IFS=, read -r -a JOBS <<<"$JOBS_ARG"
 for s in "${SERVERS[@]}"; do
-  case "$s" in ferry|qemu-nbd|nbdkit|nbdkit-null) ;; *) die "unknown server '$s' (ferry, qemu-nbd, nbdkit, nbdkit-null)" ;; esac
+  case "$s" in ferry|ferry-repl|qemu-nbd|nbdkit|nbdkit-null) ;; *) die "unknown server '$s' (ferry, ferry-repl, qemu-nbd, nbdkit, nbdkit-null)" ;; esac
 done
 for t in "${TRANSPORTS[@]}"; do
   case "$t" in unix|tcp) ;; *) die "unknown transport '$t' (unix, tcp)" ;; esac
@@ -119,9 +134,9 @@ if [[ -n "$FERRY_JAVA" ]]; then
   SERVERS+=("$FERRY_ALT_NAME")
 fi
 
-is_ferry() { [[ "$1" == ferry || ( -n "$FERRY_ALT_NAME" && "$1" == "$FERRY_ALT_NAME" ) ]]; }
+is_ferry() { [[ "$1" == ferry || "$1" == ferry-repl || ( -n "$FERRY_ALT_NAME" && "$1" == "$FERRY_ALT_NAME" ) ]]; }
 
-need=(fio nbdinfo python3 numfmt)
+need=(fio nbdinfo python3 numfmt curl setsid)
 for s in "${SERVERS[@]}"; do
   case "$s" in
     qemu-nbd) need+=(qemu-nbd) ;;
@@ -148,64 +163,6 @@ OUT_DIR="$(cd "$OUT_DIR" && pwd)"
 RAW_FILE="$WORK/disk.raw"
 RUNS_CSV="$OUT_DIR/runs.csv"
 
-# Every process we started, by pid, plus pid files that may name more (the agent's JVM).
-STARTED_PIDS=()
-PID_FILES=()
-STARTED_GROUPS=()   # process groups we created with setsid (the launcher's build)
-
-alive() {  # a pid that exists and is not a zombie
-  local st
-  [[ -r "/proc/$1/stat" ]] || return 1
-  st="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" || return 1
-  [[ -n "$st" && "$st" != Z ]]
-}
-
-stop_pid() {
-  local pid="$1" waited=0
-  [[ "$pid" =~ ^[0-9]+$ ]] || return 0
-  if alive "$pid"; then
-    kill -TERM "$pid" 2>/dev/null || true
-    while alive "$pid" && (( waited < STOP_TIMEOUT_S * 10 )); do sleep 0.1; waited=$((waited + 1)); done
-    if alive "$pid"; then
-      echo "compare-peers: pid $pid ignored SIGTERM for ${STOP_TIMEOUT_S}s, sending SIGKILL" >&2
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-  fi
-  wait "$pid" 2>/dev/null || true   # reaps our own children; a no-op for others
-}
-
-group_alive() {  # any live (non-zombie) process in process group $1
-  local f line rest
-  for f in /proc/[0-9]*/stat; do
-    { read -r line <"$f"; } 2>/dev/null || continue
-    rest="${line##*) }"                      # after "pid (comm) ": state ppid pgrp ...
-    read -r st _ pg _ <<<"$rest"
-    [[ "$pg" == "$1" && "$st" != Z ]] && return 0
-  done
-  return 1
-}
-
-stop_group() {  # the process group we created with setsid, led by pid $1
-  local pgid="$1" waited=0
-  kill -TERM -- "-$pgid" 2>/dev/null || true
-  while group_alive "$pgid" && (( waited < STOP_TIMEOUT_S * 10 )); do sleep 0.1; waited=$((waited + 1)); done
-  group_alive "$pgid" && kill -KILL -- "-$pgid" 2>/dev/null
-  wait "$pgid" 2>/dev/null || true
-}
-
-stop_all() {
-  local f pid
-  for pid in ${STARTED_GROUPS[@]+"${STARTED_GROUPS[@]}"}; do stop_group "$pid"; done
-  STARTED_GROUPS=()
-  for f in ${PID_FILES[@]+"${PID_FILES[@]}"}; do
-    [[ -s "$f" ]] && { pid="$(tr -dc '0-9' <"$f")"; stop_pid "$pid"; }
-    rm -f "$f"
-  done
-  for pid in ${STARTED_PIDS[@]+"${STARTED_PIDS[@]}"}; do stop_pid "$pid"; done
-  STARTED_PIDS=()
-  PID_FILES=()
-}
-
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM HUP
@@ -221,20 +178,17 @@ trap cleanup EXIT
 trap 'echo "compare-peers: interrupted" >&2; exit 130' INT
 trap 'exit 143' TERM HUP
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
 # ---------------------------------------------------------------- servers
 
 # start_server NAME TRANSPORT TAG: starts NAME serving RAW_FILE, waits until an NBD client
-# can connect, and sets SERVER_URI, SERVER_LOG and (for ferry) FERRY_DATA_DIR.
+# can connect (ferry-repl: and its agent is connected to its receiver), and sets SERVER_URI,
+# SERVER_LOG and, for ferry, FERRY_DATA_DIR, FERRY_API and FERRY_TOKEN (ferry-repl: RECEIVER_*).
 start_server() {
   local name="$1" transport="$2" tag="$3"
   local sock="$WORK/run/$tag.sock" port pidfile="$WORK/run/$tag.pid" timeout="$PEER_START_TIMEOUT_S"
   local listen=()
   SERVER_LOG="$WORK/logs/$tag.log"
-  FERRY_DATA_DIR=""
+  FERRY_DATA_DIR=""; FERRY_API=""; FERRY_TOKEN=""; RECEIVER_DATA_DIR=""; RECEIVER_LOG=""
   rm -f "$sock" "$pidfile"
   port="$(free_port)"
   if [[ "$transport" == unix ]]; then
@@ -243,14 +197,15 @@ start_server() {
     SERVER_URI="nbd://127.0.0.1:$port/$EXPORT_NAME"
   fi
 
-  PID_FILES+=("$pidfile")
   case "$name" in
     qemu-nbd)
+      PID_FILES+=("$pidfile")
       if [[ "$transport" == unix ]]; then listen=(-k "$sock"); else listen=(-b 127.0.0.1 -p "$port"); fi
       qemu-nbd -f raw -t -x "$EXPORT_NAME" --pid-file="$pidfile" "${listen[@]}" "$RAW_FILE" \
         >"$SERVER_LOG" 2>&1 &
       ;;
     nbdkit|nbdkit-null)
+      PID_FILES+=("$pidfile")
       if [[ "$transport" == unix ]]; then listen=(-U "$sock"); else listen=(-i 127.0.0.1 -p "$port"); fi
       if [[ "$name" == nbdkit ]]; then
         nbdkit -f -P "$pidfile" "${listen[@]}" file "$RAW_FILE" >"$SERVER_LOG" 2>&1 &
@@ -258,26 +213,23 @@ start_server() {
         nbdkit -f -P "$pidfile" "${listen[@]}" null "$SIZE_BYTES" >"$SERVER_LOG" 2>&1 &
       fi
       ;;
-    *)  # ferry, ferry-jdkNN: the agent serves TCP and the socket at once; the URI picks one
+    *)  # ferry, ferry-repl, ferry-jdkNN: the agent serves TCP and the socket at once; the URI picks one
       FERRY_DATA_DIR="$WORK/run/$tag-data"
+      FERRY_API="127.0.0.1:$(free_port)"
+      FERRY_TOKEN="$FERRY_DATA_DIR/api.token"
       rm -rf "$FERRY_DATA_DIR"; mkdir -p "$FERRY_DATA_DIR"
       local yaml="$WORK/run/$tag-agent.yaml"
-      cat >"$yaml" <<EOF
-id: bench
-dataDir: $FERRY_DATA_DIR
-nbd:
-  listen: 127.0.0.1:$port
-  socket: $sock
-groups:
-  - name: bench
-    rpo: 30s
-    volumes:
-      - name: $EXPORT_NAME
-        path: $RAW_FILE
-        size: $SIZE_BYTES
-EOF
       timeout="$FERRY_START_TIMEOUT_S"
-      if [[ "$name" == ferry ]]; then
+      if [[ "$name" == ferry-repl ]]; then
+        # the receiver first, with its own fresh dataDir; stop_all stops the agent before it
+        start_receiver "$tag" "$CERT_DIR" || return 1
+        agent_yaml "$yaml" "$FERRY_DATA_DIR" "$port" "$sock" "${FERRY_API##*:}" "$RAW_FILE" "$SIZE_BYTES" \
+          "$REPL_RPO" "$RECEIVER_ADDR" "$CERT_DIR"
+      else
+        agent_yaml "$yaml" "$FERRY_DATA_DIR" "$port" "$sock" "${FERRY_API##*:}" "$RAW_FILE" "$SIZE_BYTES" 30s
+      fi
+      PID_FILES+=("$pidfile")
+      if [[ "$name" == ferry || "$name" == ferry-repl ]]; then
         env -C "$REPO_ROOT" "$FERRY_RUN_BIN" agent --config "$yaml" --pid-file "$pidfile" >"$SERVER_LOG" 2>&1 &
       else
         env -C "$REPO_ROOT" JAVA_HOME="$FERRY_JAVA" PATH="$FERRY_JAVA/bin:$PATH" \
@@ -302,6 +254,9 @@ EOF
     fi
     sleep 0.2
   done
+  if [[ "$name" == ferry-repl ]]; then
+    wait_agent_connected "$FERRY_API" "$FERRY_TOKEN" "$FERRY_START_TIMEOUT_S" || return 1
+  fi
 }
 
 # ---------------------------------------------------------------- fio
@@ -362,69 +317,36 @@ java_version() { "$1" -version 2>&1 | tr '\n' ' ' | sed 's/ *$//'; }
 
 # ---------------------------------------------------------------- main loop
 
-# The launcher builds the jar when it is missing or stale. Build once before any timing, then
-# run every measurement from a snapshot (the launcher, bin/jvm-flags, pom.xml and the jar
-# copied into the work dir): all repeats measure the same build, and sources that others
-# edit during the run neither trigger a rebuild nor break an agent start.
+# The launcher builds the jar when it is missing or stale: build once before any timing, then run
+# every daemon from a snapshot (lib/ferry-bench.sh, ferry_snapshot) so that all repeats measure
+# the same build. ferry-repl's certificates are made once per run, from that snapshot.
 FERRY_RUN_BIN="$FERRY_BIN"
-
-launcher_help() {  # launcher_help BIN SERVER_NAME LOG: "BIN agent --help", in its own process group
-  local bin="$1" name="$2" log="$3" env_args=()
-  [[ "$name" != ferry ]] && env_args=(JAVA_HOME="$FERRY_JAVA" PATH="$FERRY_JAVA/bin:$PATH")
-  # setsid: a Ctrl-C stops the launcher's Maven build too (stop_group)
-  setsid env -C "$REPO_ROOT" ${env_args[@]+"${env_args[@]}"} "$bin" agent --help >"$log" 2>&1 &
-  local pid=$! rc=0 deadline=$((SECONDS + FERRY_BUILD_TIMEOUT_S))
-  STARTED_GROUPS+=("$pid")
-  while alive "$pid" && (( SECONDS < deadline )); do sleep 0.5; done
-  if alive "$pid"; then
-    rc=124
-    echo "compare-peers: $bin did not finish in ${FERRY_BUILD_TIMEOUT_S}s" >&2
-  else
-    wait "$pid" || rc=$?
-  fi
-  stop_all
-  return "$rc"
-}
-
-ferry_preflight() {
-  local name="$1" log="$WORK/logs/ferry-preflight-$1.log" attempt
-  for attempt in 1 2 3; do   # a build can collide with another build in the same tree: retry
-    echo "compare-peers: checking the launcher for $name ($FERRY_BIN agent --help; may build the jar)" >&2
-    launcher_help "$FERRY_BIN" "$name" "$log" && return 0
-    tail -n 15 "$log" >&2 || true
-    (( attempt < 3 )) && sleep 5
-  done
-  die "the launcher fails for $name (log above); leave it out with --servers qemu-nbd,nbdkit"
-}
-
-ferry_snapshot() {
-  local snap="$WORK/ferry-snapshot" jar="$REPO_ROOT/bench/target/ferry.jar"
-  [[ "$(readlink -f "$FERRY_BIN")" == "$(readlink -f "$REPO_ROOT/bin/ferry")" && -f "$jar" ]] || return 0
-  mkdir -p "$snap/bin" "$snap/bench/target"
-  cp "$REPO_ROOT/bin/ferry" "$REPO_ROOT/bin/jvm-flags" "$snap/bin/"
-  cp "$REPO_ROOT/pom.xml" "$snap/"
-  cp "$jar" "$snap/bench/target/ferry.jar"
-  touch "$snap/bench/target/ferry.jar"
-  if launcher_help "$snap/bin/ferry" ferry "$WORK/logs/ferry-snapshot.log"; then
-    FERRY_RUN_BIN="$snap/bin/ferry"
-    echo "ferry_jar=$(date -u -r "$jar" +%Y-%m-%dT%H:%M:%SZ) sha256:$(sha256sum "$snap/bench/target/ferry.jar" | cut -c1-12)" >>"$FACTS"
-    echo "compare-peers: agent runs from a snapshot of $jar" >&2
-  else
-    tail -n 15 "$WORK/logs/ferry-snapshot.log" >&2 || true
-    die "the snapshot of $jar does not run (rebuilt while copied?); try again"
-  fi
-}
-
-ferry_wanted=0
+CERT_DIR="$WORK/certs"
+ferry_default=0; ferry_alt=0; ferry_repl=0
 for s in "${SERVERS[@]}"; do
-  if is_ferry "$s"; then ferry_preflight "$s"; ferry_wanted=1; fi
+  case "$s" in
+    ferry) ferry_default=1 ;;
+    ferry-repl) ferry_default=1; ferry_repl=1 ;;
+    *) is_ferry "$s" && ferry_alt=1 ;;
+  esac
 done
-(( ferry_wanted )) && ferry_snapshot
+hint="leave ferry out with --servers qemu-nbd,nbdkit"
+(( ferry_default )) && { ferry_preflight ferry "" agent || die "$hint"; }
+(( ferry_repl )) && { ferry_preflight ferry-repl "" receiver || die "$hint"; }
+(( ferry_alt )) && { ferry_preflight "$FERRY_ALT_NAME" "$FERRY_JAVA" agent || die "$hint"; }
+if (( ferry_default || ferry_alt )); then
+  if (( ferry_repl )); then ferry_snapshot agent receiver; else ferry_snapshot agent; fi
+fi
+if (( ferry_repl )); then
+  make_certs "$CERT_DIR"
+  echo "repl_rpo=$REPL_RPO" >>"$FACTS"
+  echo "catchup_timeout_s=$CATCHUP_TIMEOUT_S" >>"$FACTS"
+fi
 
 check_free_space
 layout_file
 
-echo "job,transport,server,repeat,status,unit,value,mb_per_s,iops,lat_p99_us,journal_bytes,fio_json" >"$RUNS_CSV"
+echo "job,transport,server,repeat,status,unit,value,mb_per_s,iops,lat_p99_us,journal_bytes,caught_up,catchup_s,bytes_captured,bytes_shipped,fio_json" >"$RUNS_CSV"
 total=$(( ${#JOBS[@]} * ${#TRANSPORTS[@]} * REPEAT * ${#SERVERS[@]} ))
 n=0
 for job in "${JOBS[@]}"; do
@@ -440,6 +362,7 @@ for job in "${JOBS[@]}"; do
         is_ferry "$server" && check_free_space
         status=ok
         journal_bytes=""
+        repl=",,,"   # caught_up,catchup_s,bytes_captured,bytes_shipped (ferry-repl write jobs)
         if start_server "$server" "$transport" "$tag"; then
           if ! fio --name="$job" --ioengine=nbd --uri="$SERVER_URI" --size="$SIZE_BYTES" \
               --time_based --runtime="$RUNTIME_S" --ramp_time="$RAMP_S" \
@@ -447,13 +370,22 @@ for job in "${JOBS[@]}"; do
             status=fio-failed
             echo "compare-peers: fio failed against $server ($transport):" >&2
             tail -n 5 "$WORK/logs/$tag.fio.err" >&2 || true
+          elif [[ "$server" == ferry-repl && "$job" != randread ]]; then
+            # from fio's exit until the receiver has acknowledged every captured write
+            wait_caught_up "$FERRY_API" "$FERRY_TOKEN" "$CATCHUP_TIMEOUT_S" "$WORK/logs/$tag.catchup.tsv"
+            captured="$(json_field "$LAST_STATUS" bytesCaptured)" || captured=""
+            shipped="$(json_field "$LAST_STATUS" bytesShipped)" || shipped=""
+            repl="$CAUGHT_UP,$([[ "$CAUGHT_UP" == yes ]] && echo "$CATCHUP_S"),$captured,$shipped"
+            echo "$LAST_STATUS" >"$OUT_DIR/logs/$tag.agent-status.json"
           fi
         else
-          status=server-failed
+          status="server-failed"
         fi
         stop_all
-        # keep the server's log and fio's stderr beside the results (small; the work dir goes)
+        # keep the servers' logs and fio's stderr beside the results (small; the work dir goes)
         cp "$SERVER_LOG" "$OUT_DIR/logs/$tag.server.log" 2>/dev/null || true
+        [[ -n "$RECEIVER_LOG" ]] && cp "$RECEIVER_LOG" "$OUT_DIR/logs/$tag.receiver.log" 2>/dev/null
+        [[ -n "$RECEIVER_DATA_DIR" ]] && rm -rf "$RECEIVER_DATA_DIR"
         [[ -s "$WORK/logs/$tag.fio.err" ]] && cp "$WORK/logs/$tag.fio.err" "$OUT_DIR/logs/"
         if [[ -n "$FERRY_DATA_DIR" && -d "$FERRY_DATA_DIR" ]]; then
           [[ "$job" != randread ]] && journal_bytes="$(du -sb "$FERRY_DATA_DIR" | awk '{print $1}')"
@@ -465,10 +397,17 @@ for job in "${JOBS[@]}"; do
         else
           fig=",,,,"
         fi
-        echo "$job,$transport,$server,$rep,$status,$fig,$journal_bytes,fio/$tag.json" >>"$RUNS_CSV"
+        echo "$job,$transport,$server,$rep,$status,$fig,$journal_bytes,$repl,fio/$tag.json" >>"$RUNS_CSV"
         if [[ "$status" == ok ]]; then
           IFS=, read -r unit value _ _ p99 <<<"$fig"
-          echo "$value $unit, p99 ${p99} us${journal_bytes:+, journal $((journal_bytes / 1048576)) MiB}" >&2
+          IFS=, read -r caught_up catchup_s captured shipped <<<"$repl"
+          repl_note=""
+          if [[ -n "$caught_up" ]]; then
+            repl_note=", caught up: $caught_up${catchup_s:+ in ${catchup_s}s}"
+            [[ -n "$captured" && -n "$shipped" && "$shipped" != 0 ]] &&
+              repl_note+=", captured $((captured / 1048576)) MiB shipped $((shipped / 1048576)) MiB"
+          fi
+          echo "$value $unit, p99 ${p99} us${journal_bytes:+, journal $((journal_bytes / 1048576)) MiB}$repl_note" >&2
         else
           echo "$status" >&2
         fi
