@@ -563,6 +563,11 @@ public final class ChronicleJournal implements Journal {
             segments = new Segment[0];
             lastSeq = 0;
             nextSeq = 1;
+            // Create the first segment and its appender now: Chronicle's first file and appender
+            // cost on the order of a second, which would otherwise stall the group's first write.
+            roll(1);
+            appender = currentQueue.createAppender();
+            appender.singleThreadedCheckDisabled(true);
             return;
         }
         long[] seqAndEnd = new long[2];

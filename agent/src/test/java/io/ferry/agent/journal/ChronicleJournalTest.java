@@ -254,7 +254,9 @@ class ChronicleJournalTest {
         journal = ChronicleJournal.open(dir, "db");
         assertThat(journal.lastSeq()).isZero();
         assertThat(journal.firstSeq()).isEqualTo(1);
-        assertThat(journal.bytesOnDisk()).isZero();
+        // The first segment exists from open on (so the first write does not pay for creating
+        // it); it holds no record yet, only Chronicle's headers.
+        assertThat(journal.bytesOnDisk()).isLessThan(1L << 20);
     }
 
     @Test
