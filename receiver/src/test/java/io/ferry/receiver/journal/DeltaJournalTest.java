@@ -137,6 +137,7 @@ class DeltaJournalTest {
     @Test
     void shouldRefuseAJournalOfAnotherGroupOrOneOpenAlready() {
         try (DeltaJournal journal = DeltaJournal.open(dir, "g", SMALL)) {
+            assertThat(journal.group()).isEqualTo("g");
             assertThatThrownBy(() -> DeltaJournal.open(dir, "g", SMALL)).isInstanceOf(JournalException.class)
                     .hasMessageContaining("already open");
         }

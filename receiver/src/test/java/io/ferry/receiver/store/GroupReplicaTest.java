@@ -9,11 +9,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import io.ferry.delta.DeltaEncoder;
+import io.ferry.delta.DeltaFormat;
 import io.ferry.receiver.apply.Applier;
 import io.ferry.receiver.journal.DeltaJournal;
 import io.ferry.time.EpochNanoClock;
 import io.ferry.wire.VolumeInfo;
+import io.ferry.wire.Frames;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -248,6 +252,24 @@ class GroupReplicaTest {
         assertThat(replica.appliedSeq()).isEqualTo(6);
         assertThat(replica.awaitApplied(12, WAIT)).isFalse();
         assertReplicasAt(replica, 6);
+    }
+
+    @Test
+    void shouldStopApplyingADeltaWithAnExtentOutsideTheReplicasWithoutWritingAnyOfIt() throws Exception {
+        GroupReplica replica = open();
+        replica.attachVolumes(VOLUMES);
+        appendUpTo(replica, 3, new CopyOnWriteArrayList<>());
+        DeltaEncoder encoder = new DeltaEncoder();
+        encoder.begin(GROUP, DeltaWorkload.EPOCH);
+        encoder.add(0, DeltaFormat.WRITE, 0, 4096, 4, 0, ByteBuffer.allocate(4096)); // would zero the start
+        encoder.add(2, DeltaFormat.WRITE, 0, 4096, 5, 0, ByteBuffer.allocate(4096)); // no volume 2
+        ByteBuf body = encoder.encode(ByteBufAllocator.DEFAULT).skipBytes(Frames.HEADER_BYTES);
+        replica.append(body, 4, 5, 0, durable -> { });
+
+        await().atMost(WAIT).until(() -> replica.failure() != null);
+        assertThat(replica.failure()).contains("volume index 2").contains("nothing of it was applied");
+        assertThat(replica.appliedSeq()).isEqualTo(3);
+        assertReplicasAt(replica, 3);
     }
 
     @Test
