@@ -494,6 +494,12 @@ public final class DeltaJournal implements AutoCloseable {
         if (found.isEmpty()) {
             segments = new JournalSegment[0];
             lastSeq = 0;
+            // Create the first segment and its appender now, not on the first delta: Chronicle's
+            // first file and appender cost about a second, which would hold back the first ACK.
+            // A crash before the first record leaves an empty segment, which recovery removes.
+            roll(1);
+            appender = currentQueue.createAppender();
+            appender.singleThreadedCheckDisabled(true);
             return;
         }
         for (int i = 0; i < found.size() - 1; i++) {
