@@ -7,7 +7,10 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
 import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
+import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -50,6 +53,26 @@ public final class ConfigNode {
         this.text = text;
         this.fields = fields;
         this.items = items;
+    }
+
+    /**
+     * Reads a configuration file and parses it like {@link #parse}, with the file as the source
+     * every error names.
+     *
+     * @throws ConfigException for a missing or unreadable file, text that is not UTF-8 or not YAML
+     */
+    public static ConfigNode load(Path yamlFile) {
+        String text;
+        try {
+            text = Files.readString(yamlFile);
+        } catch (NoSuchFileException e) {
+            throw ConfigException.ofFile(yamlFile, "no such file", e);
+        } catch (CharacterCodingException e) {
+            throw ConfigException.ofFile(yamlFile, "not UTF-8 text", e);
+        } catch (IOException e) {
+            throw ConfigException.ofFile(yamlFile, "cannot read: " + e, e);
+        }
+        return parse(text, yamlFile.toString());
     }
 
     /**

@@ -5,10 +5,7 @@ import io.ferry.config.ConfigNode;
 import io.ferry.config.Durations;
 import io.ferry.config.HostPort;
 import io.ferry.config.TlsFiles;
-import java.io.IOException;
-import java.nio.charset.CharacterCodingException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -88,18 +85,7 @@ public record ReceiverConfig(String id, Path dataDir, HostPort listen, HostPort 
      * @throws ConfigException naming the file, the key and what is wrong
      */
     public static ReceiverConfig load(Path yamlFile) {
-        String text;
-        try {
-            text = Files.readString(yamlFile);
-        } catch (NoSuchFileException e) {
-            throw ConfigException.ofFile(yamlFile, "no such file", e);
-        } catch (CharacterCodingException e) {
-            throw ConfigException.ofFile(yamlFile, "not UTF-8 text", e);
-        } catch (IOException e) {
-            throw ConfigException.ofFile(yamlFile, "cannot read: " + e, e);
-        }
-        Path baseDir = yamlFile.toAbsolutePath().getParent();
-        return parse(ConfigNode.parse(text, yamlFile.toString()), baseDir);
+        return parse(ConfigNode.load(yamlFile), yamlFile.toAbsolutePath().getParent());
     }
 
     /**
