@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.ferry.agent.journal.Journal;
 import io.ferry.agent.journal.JournalEntry;
 import io.ferry.agent.journal.JournalReader;
+import io.ferry.agent.pipeline.WriteOrder;
 import io.ferry.volume.VolumeFile;
 import io.ferry.agent.store.JournalReplay;
 import io.ferry.nbd.NbdClient;
@@ -13,7 +14,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -124,40 +124,13 @@ class AgentNodeTest {
                 }
             }
             assertThat(seqByTag).hasSize(connections * perConnection);
-            record Op(long issuedAfter, long repliedAt, long seq) {
-            }
-            List<Op> ops = new ArrayList<>();
+            WriteOrder order = new WriteOrder();
             for (int c = 0; c < connections; c++) {
                 for (int i = 0; i < perConnection; i++) {
-                    ops.add(new Op(issuedAfter[c][i], repliedAt[c][i], seqByTag.get(c + ":" + i)));
+                    order.add(issuedAfter[c][i], repliedAt[c][i], seqByTag.get(c + ":" + i));
                 }
             }
-            List<Op> byReply = new ArrayList<>(ops);
-            byReply.sort(Comparator.comparingLong(Op::repliedAt));
-            long[] maxSeqUpTo = new long[byReply.size()];
-            long max = 0;
-            for (int k = 0; k < byReply.size(); k++) {
-                max = Math.max(max, byReply.get(k).seq());
-                maxSeqUpTo[k] = max;
-            }
-            int opsWithPredecessors = 0;
-            for (Op op : ops) {
-                int lo = 0;
-                int hi = byReply.size();
-                while (lo < hi) {
-                    int mid = (lo + hi) >>> 1;
-                    if (byReply.get(mid).repliedAt() <= op.issuedAfter()) {
-                        lo = mid + 1;
-                    } else {
-                        hi = mid;
-                    }
-                }
-                if (lo > 0) {
-                    opsWithPredecessors++;
-                    assertThat(maxSeqUpTo[lo - 1]).as("highest seq answered before %s was issued", op).isLessThan(op.seq());
-                }
-            }
-            assertThat(opsWithPredecessors).isGreaterThan(connections * perConnection / 2);
+            assertThat(order.assertLaterWritesHaveHigherSeqs()).isGreaterThan(connections * perConnection / 2);
         }
     }
 

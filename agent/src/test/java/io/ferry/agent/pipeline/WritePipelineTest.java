@@ -11,7 +11,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -185,41 +184,13 @@ class WritePipelineTest {
             seqByTag.put(text.substring(0, text.indexOf(';')), r.seq());
         }
         assertThat(seqByTag).hasSize(threads * perThread);
-        record Op(long submittedAfter, long repliedAt, long seq) {
-        }
-        List<Op> ops = new ArrayList<>();
+        WriteOrder order = new WriteOrder();
         for (int t = 0; t < threads; t++) {
             for (int i = 0; i < perThread; i++) {
-                ops.add(new Op(submittedAfter[t][i], repliedAt[t][i], seqByTag.get(t + ":" + i)));
+                order.add(submittedAfter[t][i], repliedAt[t][i], seqByTag.get(t + ":" + i));
             }
         }
-        // For each op B: every op A replied at or before B's submission must have a lower seq.
-        List<Op> byReply = new ArrayList<>(ops);
-        byReply.sort(Comparator.comparingLong(Op::repliedAt));
-        long[] maxSeqUpTo = new long[byReply.size()];
-        long max = 0;
-        for (int k = 0; k < byReply.size(); k++) {
-            max = Math.max(max, byReply.get(k).seq());
-            maxSeqUpTo[k] = max;
-        }
-        int checkedPairsWithPredecessors = 0;
-        for (Op op : ops) {
-            int lo = 0;
-            int hi = byReply.size();
-            while (lo < hi) {
-                int mid = (lo + hi) >>> 1;
-                if (byReply.get(mid).repliedAt() <= op.submittedAfter()) {
-                    lo = mid + 1;
-                } else {
-                    hi = mid;
-                }
-            }
-            if (lo > 0) {
-                checkedPairsWithPredecessors++;
-                assertThat(maxSeqUpTo[lo - 1]).as("seq of a write answered before %s was issued", op).isLessThan(op.seq());
-            }
-        }
-        assertThat(checkedPairsWithPredecessors).isGreaterThan(threads * perThread / 2);
+        assertThat(order.assertLaterWritesHaveHigherSeqs()).isGreaterThan(threads * perThread / 2);
     }
 
     private static byte[] filled(int length, char c) {
