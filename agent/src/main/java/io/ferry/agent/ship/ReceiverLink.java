@@ -250,7 +250,7 @@ final class ReceiverLink implements AutoCloseable {
                 ready = false;
                 channel = null;
             }
-            if (wasReady) {
+            if (wasReady && !closed) {
                 problem("lost connection to receiver " + receiver);
             }
             if (id != 0) {
