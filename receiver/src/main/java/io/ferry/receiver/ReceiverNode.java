@@ -1,7 +1,9 @@
 package io.ferry.receiver;
 
+import io.ferry.api.ApiException;
 import io.ferry.api.ApiServer;
 import io.ferry.api.ApiToken;
+import io.ferry.nbd.FileBlockDevice;
 import io.ferry.nbd.NbdExportRegistry;
 import io.ferry.nbd.NbdServer;
 import io.ferry.receiver.api.ReceiverApi;
@@ -26,6 +28,11 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.LongConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -94,8 +101,14 @@ public final class ReceiverNode implements AutoCloseable {
                 GroupReplica replica = GroupReplica.open(config.dataDir(), group, clock);
                 resources.add(replica);
                 replicas.put(group, replica);
-                links.put(group, new GroupLink(group, agent.id(), new ReplicaTarget(replica)));
-                if (replica.failure() != null) {
+                GroupLink link = new GroupLink(group, agent.id(), new ReplicaTarget(replica));
+                links.put(group, link);
+                if (replica.isPromoted()) {
+                    link.fence();
+                    exportVolumes(replica);
+                    LOG.info("group {} is promoted (generation {}); its volumes are exported read-write", group,
+                            replica.generationId());
+                } else if (replica.failure() != null) {
                     LOG.error("group {} has failed: {}", group, replica.failure());
                 }
             }
@@ -106,7 +119,8 @@ public final class ReceiverNode implements AutoCloseable {
         resources.add(replication);
 
         api = ApiServer.start(config.apiListen().toSocketAddress(), token,
-                ReceiverApi.routes(config.id(), List.copyOf(links.values()), clock));
+                ReceiverApi.routes(config.id(), List.copyOf(links.values()), clock,
+                        (group, point) -> promote(group, clock)));
         resources.add(api);
 
         if (config.nbdListen() != null) {
@@ -115,6 +129,106 @@ public final class ReceiverNode implements AutoCloseable {
         }
         LOG.info("receiver {} is up: replication {}, API {}{}, groups {}", config.id(), replicationAddress(),
                 apiAddress(), nbd == null ? "" : ", NBD " + nbdAddress(), replicas.keySet());
+    }
+
+    /** What {@code POST /v1/groups/{g}/promote} answers. */
+    public record PromoteResult(String group, String state, String point, long seq, long generationId,
+                                long promoteMillis, List<Export> exports) {
+    }
+
+    /** One exported volume of a promoted group. */
+    public record Export(String name, String uri) {
+    }
+
+    /** How long a promote waits for the replica to apply everything durable. */
+    static final Duration PROMOTE_APPLY_TIMEOUT = Duration.ofMinutes(10);
+
+    /**
+     * Promotes {@code group} to its latest durable point: fences it (the owning session is closed
+     * with GROUP_PROMOTED, later HELLOs get status PROMOTED), waits until everything durable is
+     * applied, syncs the replicas, persists the promoted state with a new generation id (one atomic
+     * write of state.json), and exports every volume read-write on the NBD listener under its name.
+     * Serialised: one promote at a time.
+     *
+     * @throws ApiException 404 for an unknown group, 409 {@code already_promoted}, {@code group_failed}
+     *         or {@code no_nbd_listener}, 503 {@code apply_timeout} when applying does not finish
+     */
+    public synchronized PromoteResult promote(String group, EpochNanoClock clock) throws IOException,
+            InterruptedException {
+        long startNanos = System.nanoTime();
+        GroupReplica replica = replicas.get(group);
+        GroupLink link = links.get(group);
+        if (replica == null || link == null) {
+            throw ApiException.notFound("group \"" + group + "\" is not configured on this receiver");
+        }
+        if (replica.isPromoted()) {
+            throw new ApiException(409, "already_promoted", "group " + group + " was already promoted (generation "
+                    + replica.generationId() + "); its volumes are exported at " + exportsOf(replica));
+        }
+        if (replica.failure() != null) {
+            throw new ApiException(409, "group_failed", "group " + group + " has failed and cannot be promoted: "
+                    + replica.failure());
+        }
+        if (nbd == null) {
+            throw new ApiException(409, "no_nbd_listener", "receiver " + config.id() + " has no nbd.listen in"
+                    + " receiver.yaml, so a promoted group's volumes could not be exported; set it and restart");
+        }
+        if (replica.volumes().isEmpty()) {
+            throw new ApiException(409, "no_volumes", "group " + group + " has never been replicated (no volumes"
+                    + " attached); there is nothing to promote");
+        }
+        link.fence();
+        LOG.warn("promoting group {}: fenced (no more deltas), waiting for the replica to apply what is durable",
+                group);
+        CompletableFuture<Long> durable = new CompletableFuture<>();
+        replica.whenDurable(durable::complete);
+        long durableSeq;
+        try {
+            durableSeq = durable.get(PROMOTE_APPLY_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new ApiException(503, "apply_timeout", "group " + group + ": the journal did not become durable"
+                    + " within " + PROMOTE_APPLY_TIMEOUT + "; the group stays fenced, retry the promote");
+        }
+        if (!replica.awaitApplied(durableSeq, PROMOTE_APPLY_TIMEOUT)) {
+            String failure = replica.failure();
+            throw new ApiException(failure != null ? 409 : 503, failure != null ? "group_failed" : "apply_timeout",
+                    "group " + group + ": the replica did not reach durable seq " + durableSeq + " (applied "
+                            + replica.appliedSeq() + ")" + (failure != null ? ": " + failure
+                            : " within " + PROMOTE_APPLY_TIMEOUT + "; the group stays fenced, retry the promote"));
+        }
+        long generationId = replica.markPromoted(clock.epochNanos());
+        List<Export> exported = exportVolumes(replica);
+        long promoteMillis = (System.nanoTime() - startNanos) / 1_000_000;
+        LOG.warn("group {} promoted at seq {} in {} ms: new generation {}, exports {}", group, replica.appliedSeq(),
+                promoteMillis, generationId, exported);
+        return new PromoteResult(group, "promoted", ReceiverApi.LATEST, replica.appliedSeq(), generationId,
+                promoteMillis, exported);
+    }
+
+    private List<Export> exportVolumes(GroupReplica replica) throws IOException {
+        List<Export> exported = new ArrayList<>();
+        for (VolumeInfo volume : replica.volumes()) {
+            FileBlockDevice device = FileBlockDevice.openOrCreate(replica.replicaPath(volume.name()),
+                    volume.sizeBytes());
+            resources.add(device);
+            exports.put(volume.name(), device);
+            exported.add(new Export(volume.name(), exportUri(volume.name())));
+        }
+        return exported;
+    }
+
+    private List<String> exportsOf(GroupReplica replica) {
+        List<String> uris = new ArrayList<>();
+        for (VolumeInfo volume : replica.volumes()) {
+            uris.add(exportUri(volume.name()));
+        }
+        return uris;
+    }
+
+    private String exportUri(String volume) {
+        InetSocketAddress address = nbdAddress();
+        return address == null ? null
+                : "nbd://" + address.getAddress().getHostAddress() + ":" + address.getPort() + "/" + volume;
     }
 
     public ReceiverConfig config() {

@@ -1,5 +1,6 @@
 package io.ferry.receiver.api;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.ferry.api.ApiException;
 import io.ferry.api.ApiResponse;
 import io.ferry.api.Routes;
@@ -17,13 +18,44 @@ import java.util.Locale;
  */
 public final class ReceiverApi {
 
+    /** The point that means everything durable at the DR site. */
+    public static final String LATEST = "latest";
+
     private ReceiverApi() {
     }
 
-    /** The routes for a receiver named {@code receiverId} with these groups (in config order). */
+    /** Carries out {@code POST /v1/groups/{g}/promote}; throws {@link ApiException} to refuse. */
+    @FunctionalInterface
+    public interface Promoter {
+        /** Promotes {@code group} (known to exist) to {@code point} ("latest") and returns the reply body. */
+        Object promote(String group, String point) throws Exception;
+    }
+
+    /** The routes for a receiver named {@code receiverId} with these groups (in config order), without promote. */
     public static Routes routes(String receiverId, List<GroupLink> links, EpochNanoClock clock) {
+        return routes(receiverId, links, clock, (group, point) -> {
+            throw new ApiException(501, "not_supported", "this receiver does not promote groups");
+        });
+    }
+
+    /**
+     * The routes, with {@code POST /v1/groups/{g}/promote} (body {@code {"point": "latest"}}, a
+     * missing point meaning latest) handed to {@code promoter}.
+     */
+    public static Routes routes(String receiverId, List<GroupLink> links, EpochNanoClock clock, Promoter promoter) {
         List<GroupLink> groups = List.copyOf(links);
         return Routes.builder()
+                .post("/v1/groups/{g}/promote", request -> {
+                    GroupLink link = find(groups, request.param("g"));
+                    JsonNode point = request.body().path("point");
+                    String pointId = point.isMissingNode() || point.isNull() ? LATEST : point.asText();
+                    if (!LATEST.equals(pointId)) {
+                        throw new ApiException(400, "unsupported_point", "point \"" + pointId + "\" cannot be"
+                                + " promoted to: this receiver promotes only to \"latest\"; point-in-time promote"
+                                + " arrives with recovery points");
+                    }
+                    return ApiResponse.ok(promoter.promote(link.group(), LATEST));
+                })
                 .get("/v1/status", request -> ApiResponse.ok(ReceiverStatus.of(receiverId, groups, clock)))
                 .get("/v1/groups/{g}", request -> ApiResponse.ok(
                         ReceiverStatus.group(find(groups, request.param("g")), clock.epochNanos())))
@@ -64,7 +96,8 @@ public final class ReceiverApi {
                 group.connected() ? 1 : 0);
         header(out, "ferry_receiver_group_state", "gauge", "1 for the group's current state");
         for (ReceiverStatus.Group group : status.groups()) {
-            for (String state : List.of(ReceiverStatus.SYNCING, ReceiverStatus.REPLICATING, ReceiverStatus.FAILED)) {
+            for (String state : List.of(ReceiverStatus.SYNCING, ReceiverStatus.REPLICATING, ReceiverStatus.FAILED,
+                    ReceiverStatus.PROMOTED)) {
                 out.append("ferry_receiver_group_state{group=\"").append(group.name()).append("\",agent=\"")
                         .append(group.agent()).append("\",state=\"").append(state).append("\"} ")
                         .append(state.equals(group.state()) ? 1 : 0).append('\n');

@@ -18,7 +18,8 @@ import java.util.List;
  *   <li>{@code replicating}: otherwise: the replica is at most one delta behind the journal,
  *       whether or not the agent is connected right now ({@code connected} tells).</li>
  * </ul>
- * ({@code promoted} and {@code drill} arrive with promote and drill.)
+ *   <li>{@code promoted}: promoted at this site (fenced: takes no deltas; its volumes are exported).</li>
+ * ({@code drill} arrives with drills.)
  *
  * <p>{@code lagSeconds} is the receiver-side lag: the age of the oldest write that is durable
  * here but not yet applied to the replica, i.e. now minus its capture time on the agent; 0 when
@@ -31,6 +32,7 @@ public record ReceiverStatus(String id, List<Group> groups) {
     public static final String SYNCING = "syncing";
     public static final String REPLICATING = "replicating";
     public static final String FAILED = "failed";
+    public static final String PROMOTED = "promoted";
 
     /** One volume and its replica image. */
     public record Volume(String name, long sizeBytes, String replica) {
@@ -74,7 +76,9 @@ public record ReceiverStatus(String id, List<Group> groups) {
         }
 
         String state;
-        if (failure != null) {
+        if (link.promoted()) {
+            state = PROMOTED;
+        } else if (failure != null) {
             state = FAILED;
         } else if (!connected && receivedSeq == 0) {
             state = SYNCING;

@@ -28,6 +28,7 @@ public final class GroupLink {
     private final GroupTarget target;
 
     private ReplicationSession owner;
+    private volatile boolean promoted;
     private volatile boolean connected;
     private volatile long bytesReceived;
     private volatile long deltasReceived;
@@ -86,8 +87,40 @@ public final class GroupLink {
         return unappliedCount == 0 ? -1 : unappliedCaptureNanos[unappliedHead];
     }
 
+    /** Whether the group was promoted at this site: sessions are refused with GROUP_PROMOTED. */
+    public boolean promoted() {
+        return promoted;
+    }
+
+    /**
+     * Fences the group: from now on no session owns it, {@link #append} refuses every delta with
+     * GROUP_PROMOTED and HELLO answers it with status PROMOTED. The current session (if any) is
+     * told to close with an ERROR frame GROUP_PROMOTED. Idempotent.
+     */
+    public void fence() {
+        ReplicationSession previous;
+        synchronized (this) {
+            promoted = true;
+            previous = owner;
+            owner = null;
+            connected = false;
+        }
+        if (previous != null) {
+            previous.fenced(group);
+        }
+    }
+
+    /** The error a promoted group answers a delta with. */
+    ProtocolException promotedError() {
+        return new ProtocolException(ErrorCode.GROUP_PROMOTED, "group " + group + " was promoted at the DR site;"
+                + " this receiver takes no more deltas for it");
+    }
+
     /** Makes {@code session} the owner and returns the one it replaces (to be closed), or null. */
     synchronized ReplicationSession takeOver(ReplicationSession session) {
+        if (promoted) {
+            throw promotedError();
+        }
         ReplicationSession previous = owner;
         owner = session;
         connected = true;
@@ -111,11 +144,15 @@ public final class GroupLink {
      * starts right after the last received seq. Takes the body's reference in every case.
      *
      * @return false (body released) if another session has taken the group over
-     * @throws ProtocolException SEQUENCE_GAP when {@code firstSeq} does not follow the received seq,
+     * @throws ProtocolException GROUP_PROMOTED once the group was promoted, SEQUENCE_GAP when {@code firstSeq} does not follow the received seq,
      *         INTERNAL when the group cannot take it (failed or closed)
      */
     synchronized boolean append(ReplicationSession session, ByteBuf body, long firstSeq, long lastSeq,
                                 long firstCaptureNanos, long lastCaptureNanos, LongConsumer onDurable) {
+        if (promoted) {
+            body.release();
+            throw promotedError();
+        }
         if (owner != session) {
             body.release();
             return false;

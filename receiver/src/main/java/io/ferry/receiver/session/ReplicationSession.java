@@ -70,6 +70,7 @@ public final class ReplicationSession extends ChannelInboundHandlerAdapter {
     private final DeltaDecoder decoder;
     private final Map<String, SessionGroup> groups = new HashMap<>();
     private final List<GroupLink> taken = new ArrayList<>();
+    private final List<GroupLink> fencedGroups = new ArrayList<>();
     private volatile ChannelHandlerContext ctx;
     private State state = State.AWAIT_HELLO;
     private String peer = "peer (unidentified)";
@@ -223,7 +224,17 @@ public final class ReplicationSession extends ChannelInboundHandlerAdapter {
             }
         }
         state = State.ATTACHING;
-        List<GroupHello> wanted = hello.groups();
+        List<GroupHello> wanted = new ArrayList<>(hello.groups().size());
+        for (GroupHello group : hello.groups()) {
+            GroupLink link = context.links().get(group.name());
+            if (link.promoted()) {
+                fencedGroups.add(link);
+                LOG.warn("{}: group {} was promoted at the DR site; answering HELLO with status PROMOTED", peer,
+                        group.name());
+            } else {
+                wanted.add(group);
+            }
+        }
         for (GroupHello group : wanted) {
             GroupLink link = context.links().get(group.name());
             taken.add(link);
@@ -300,9 +311,13 @@ public final class ReplicationSession extends ChannelInboundHandlerAdapter {
         if (state != State.ATTACHING) {
             return;
         }
-        List<GroupAck> acks = new ArrayList<>(links.size());
+        List<GroupAck> acks = new ArrayList<>(links.size() + fencedGroups.size());
         for (int i = 0; i < links.size(); i++) {
             GroupLink link = links.get(i);
+            if (link.promoted()) {
+                fail(link.promotedError());
+                return;
+            }
             if (!link.isOwner(this)) {
                 LOG.info("{}: group {} was taken over by a newer session before HELLO_ACK; closing", peer, link.group());
                 close();
@@ -310,6 +325,10 @@ public final class ReplicationSession extends ChannelInboundHandlerAdapter {
             }
             groups.put(link.group(), new SessionGroup(link, link.target().volumes(), durableSeqs[i]));
             acks.add(new GroupAck(link.group(), durableSeqs[i], link.target().generationId(), GroupAck.STATUS_OK));
+        }
+        for (GroupLink link : fencedGroups) {
+            acks.add(new GroupAck(link.group(), link.target().durableSeq(), link.target().generationId(),
+                    GroupAck.STATUS_PROMOTED));
         }
         FrameDecoder frameDecoder = ctx.pipeline().get(FrameDecoder.class);
         if (frameDecoder != null) {
@@ -321,8 +340,12 @@ public final class ReplicationSession extends ChannelInboundHandlerAdapter {
         if (LOG.isInfoEnabled()) {
             StringBuilder resume = new StringBuilder();
             for (GroupAck ack : acks) {
-                resume.append(resume.length() == 0 ? "" : ", ").append(ack.name()).append(" from seq ")
-                        .append(ack.durableSeq() + 1);
+                resume.append(resume.length() == 0 ? "" : ", ").append(ack.name());
+                if (ack.status() == GroupAck.STATUS_PROMOTED) {
+                    resume.append(" promoted (fenced)");
+                } else {
+                    resume.append(" from seq ").append(ack.durableSeq() + 1);
+                }
             }
             LOG.info("replication session with {} established: {}", peer, acks.isEmpty() ? "no groups" : resume);
         }
@@ -344,6 +367,10 @@ public final class ReplicationSession extends ChannelInboundHandlerAdapter {
             delta = decoder.decode(frame.body());
             group = groups.get(delta.group());
             if (group == null) {
+                GroupLink link = context.links().get(delta.group());
+                if (link != null && link.promoted() && agentId.equals(link.agentId())) {
+                    throw link.promotedError();
+                }
                 throw new ProtocolException(ErrorCode.GROUP_NOT_ALLOWED, "DELTA for group " + delta.group()
                         + ", which this session's HELLO did not announce");
             }
@@ -470,6 +497,16 @@ public final class ReplicationSession extends ChannelInboundHandlerAdapter {
                 LOG.info("replication session with {}: group {} taken over by a new session from {}; closing this one",
                         peer, group, newPeer);
                 close();
+            }
+        });
+    }
+
+    /** Called by {@link GroupLink#fence()} (any thread): the group was promoted, so this session ends. */
+    void fenced(String group) {
+        onLoop(() -> {
+            if (state != State.CLOSED) {
+                fail(new ProtocolException(ErrorCode.GROUP_PROMOTED, "group " + group
+                        + " was promoted at the DR site"));
             }
         });
     }

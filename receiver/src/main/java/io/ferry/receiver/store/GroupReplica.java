@@ -27,7 +27,7 @@ import java.util.function.LongConsumer;
  * durable seq in the background.
  *
  * <h2>Files</h2>
- * {@code <dataDir>/groups/<group>/state.json} (generation id, volumes, applied seq; see
+ * {@code <dataDir>/groups/<group>/state.json} (generation id, volumes, applied seq, promoted; see
  * {@link GroupState}), {@code <dataDir>/groups/<group>/journal/} (a {@link DeltaJournal}) and
  * {@code <dataDir>/replicas/<group>/<volume>.img} (raw, sparse).
  *
@@ -266,9 +266,53 @@ public final class GroupReplica implements AutoCloseable {
         return dataDir.resolve("replicas").resolve(group).resolve(Names.check("volume", volume) + ".img");
     }
 
-    /** Random, non-zero, created with the group and persisted. */
+    /** Random, non-zero, created with the group and persisted; replaced by {@link #markPromoted}. */
     public long generationId() {
         return state.generationId();
+    }
+
+    /** Whether the group was promoted (persisted): it takes no more deltas. */
+    public boolean isPromoted() {
+        return state.promotedEpochNanos() != 0;
+    }
+
+    /** When the group was promoted (epoch nanos), 0 while it replicates. */
+    public long promotedEpochNanos() {
+        return state.promotedEpochNanos();
+    }
+
+    /**
+     * Makes the promote durable: syncs every replica, then persists the group as promoted with a
+     * new random generation id in one atomic write of state.json. The caller has stopped the
+     * appends and waited until everything durable is applied.
+     *
+     * @return the new generation id
+     * @throws IllegalStateException if already promoted, failed, closed, or not everything durable is applied
+     * @throws IOException if a replica or the state cannot be synced
+     */
+    public long markPromoted(long nowEpochNanos) throws IOException {
+        synchronized (attachLock) {
+            if (closed) {
+                throw new IllegalStateException("group " + group + " is closed");
+            }
+            if (isPromoted()) {
+                throw new IllegalStateException("group " + group + " is already promoted");
+            }
+            String failure = failure();
+            if (failure != null) {
+                throw new IllegalStateException("group " + group + " has failed: " + failure);
+            }
+            long durable = durableSeq();
+            long applied = appliedSeq();
+            if (applied != durable || receivedSeq() != durable) {
+                throw new IllegalStateException("group " + group + " is not quiescent: received seq " + receivedSeq()
+                        + ", durable seq " + durable + ", applied seq " + applied);
+            }
+            for (VolumeFile file : replicas) {
+                file.force();
+            }
+            return state.promote(nowEpochNanos);
+        }
     }
 
     /** Highest seq handed to the journal (maybe not yet durable). */
@@ -325,6 +369,9 @@ public final class GroupReplica implements AutoCloseable {
         try {
             if (closed) {
                 throw new IllegalStateException("group " + group + " is closed");
+            }
+            if (state.promotedEpochNanos() != 0) {
+                throw new IllegalStateException("group " + group + " was promoted at the DR site; it takes no deltas");
             }
             if (replicas.length == 0) {
                 throw new IllegalStateException("group " + group + ": DELTA before the volumes were attached (HELLO)");

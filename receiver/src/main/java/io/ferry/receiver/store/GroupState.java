@@ -20,7 +20,8 @@ import java.util.List;
 
 /**
  * The persisted state of one group at the DR site, {@code <dataDir>/groups/<group>/state.json}:
- * its generation id, the volumes the agent announced and the applied seq. Every change is
+ * its generation id, the volumes the agent announced, the applied seq and, once promoted, when
+ * (a promoted group takes no more deltas and keeps its new generation id). Every change is
  * written whole to a temp file, fsynced, renamed over the old one and the directory fsynced, so
  * after a crash the file is either the old or the new state.
  *
@@ -34,15 +35,17 @@ final class GroupState {
 
     private final Path file;
     private final String group;
-    private final long generationId;
+    private long generationId;
     private final long createdEpochNanos;
+    private long promotedEpochNanos;
     private List<VolumeInfo> volumes;
     private long appliedSeq;
     private long appliedCaptureNanos;
 
     private GroupState(Path file, String group, long generationId, long createdEpochNanos, List<VolumeInfo> volumes,
-            long appliedSeq, long appliedCaptureNanos) {
+            long appliedSeq, long appliedCaptureNanos, long promotedEpochNanos) {
         this.file = file;
+        this.promotedEpochNanos = promotedEpochNanos;
         this.group = group;
         this.generationId = generationId;
         this.createdEpochNanos = createdEpochNanos;
@@ -58,7 +61,7 @@ final class GroupState {
         try {
             return read(file, group);
         } catch (NoSuchFileException e) {
-            GroupState state = new GroupState(file, group, newGenerationId(), nowEpochNanos, List.of(), 0, 0);
+            GroupState state = new GroupState(file, group, newGenerationId(), nowEpochNanos, List.of(), 0, 0, 0);
             state.persist();
             return state;
         }
@@ -93,7 +96,7 @@ final class GroupState {
             }
             return new GroupState(file, group, required(root, "generationId", file).asLong(),
                     root.path("createdEpochNanos").asLong(), volumes, required(root, "appliedSeq", file).asLong(),
-                    root.path("appliedCaptureNanos").asLong());
+                    root.path("appliedCaptureNanos").asLong(), root.path("promotedEpochNanos").asLong());
         } catch (JacksonException | IllegalArgumentException e) {
             throw new IOException("group state " + file + " is not readable (" + e.getMessage()
                     + "); restore it or move the group's directory aside to start the group over", e);
@@ -109,8 +112,37 @@ final class GroupState {
         return value;
     }
 
-    long generationId() {
+    synchronized long generationId() {
         return generationId;
+    }
+
+    /** When the group was promoted (epoch nanos); 0 while it replicates. */
+    synchronized long promotedEpochNanos() {
+        return promotedEpochNanos;
+    }
+
+    /**
+     * Persists the group as promoted at {@code nowEpochNanos} with a new random generation id, in
+     * one atomic write: after a crash the file says either replicating (old id) or promoted (new id).
+     *
+     * @return the new generation id
+     */
+    synchronized long promote(long nowEpochNanos) throws IOException {
+        long oldGeneration = generationId;
+        long newGeneration;
+        do {
+            newGeneration = newGenerationId();
+        } while (newGeneration == oldGeneration);
+        generationId = newGeneration;
+        promotedEpochNanos = Math.max(1, nowEpochNanos);
+        try {
+            persist();
+        } catch (IOException e) {
+            generationId = oldGeneration;
+            promotedEpochNanos = 0;
+            throw e;
+        }
+        return newGeneration;
     }
 
     synchronized List<VolumeInfo> volumes() {
@@ -163,6 +195,9 @@ final class GroupState {
         }
         root.put("appliedSeq", appliedSeq);
         root.put("appliedCaptureNanos", appliedCaptureNanos);
+        if (promotedEpochNanos != 0) {
+            root.put("promotedEpochNanos", promotedEpochNanos);
+        }
         writeAtomically(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(root));
     }
 
