@@ -3,20 +3,27 @@ package io.ferry.bench.demo;
 import io.ferry.agent.AgentNode;
 import io.ferry.agent.config.AgentConfig;
 import io.ferry.agent.ship.Shipper;
+import io.ferry.api.ApiClient;
 import io.ferry.nbd.NbdClient;
 import io.ferry.receiver.ReceiverNode;
 import io.ferry.receiver.config.ReceiverConfig;
 import io.ferry.receiver.store.GroupReplica;
 import io.ferry.tls.Certificates;
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -26,8 +33,8 @@ import java.util.stream.Stream;
  * {@code ferry demo}: the main job on an embedded default. Makes a workspace, a CA and
  * certificates, starts a receiver and an agent on loopback, protects a consistency group of two
  * volumes, drives a write workload through NBD while showing progress and lag against the RPO,
- * waits until the replica caught up, checks each replica byte for byte against its primary and
- * prints a summary. Needs nothing but a JDK; removes its workspace unless asked to keep it.
+ * waits until the replica caught up, promotes it through the management API, checks each
+ * promoted export byte for byte against its primary through NBD and prints a summary. Needs nothing but a JDK; removes its workspace unless asked to keep it.
  */
 public final class Demo {
     private static final String GROUP = "demo";
@@ -215,12 +222,27 @@ public final class Demo {
         double catchUpSeconds = (System.nanoTime() - catchUpStart) / 1e9;
         worstLag = Math.max(worstLag, view.worstLagSeconds());
 
+        // Promote the replica to latest through the management API, as an operator would, and
+        // check every promoted export byte for byte against its primary through NBD.
+        String api = "127.0.0.1:" + receiver.apiAddress().getPort();
+        String token = ApiClient.readTokenFile(receiver.apiTokenFile());
+        long promoteStart = System.nanoTime();
+        JsonNode promoted = new ApiClient(api, token).post("/v1/groups/" + GROUP + "/promote", Map.of("point", "latest"));
+        double promoteSeconds = (System.nanoTime() - promoteStart) / 1e9;
+        out.printf(Locale.ROOT, "  promoted group %s to latest (seq %d) in %.3f s; exports on %s%n", GROUP,
+                promoted.path("seq").asLong(), promoteSeconds, receiver.nbdAddress());
+        long fenceDeadline = System.nanoTime() + 10_000_000_000L;
+        while (!"fenced".equals(view.state()) && System.nanoTime() < fenceDeadline) {
+            Thread.sleep(50);
+        }
+        out.printf("  the agent now reports the group as %s: %s%n", view.state(), view.problem());
+
         boolean identical = true;
         for (String volume : List.of("demo-data", "demo-log")) {
             Path primary = ws.resolve("volumes").resolve(volume + ".img");
-            Path copy = replica.replicaPath(volume);
-            long mismatch = Files.mismatch(primary, copy);
-            out.printf("  %-9s primary vs replica %s: %s%n", volume, copy,
+            long mismatch = compareThroughNbd(primary, receiver.nbdAddress(), volume);
+            out.printf("  %-9s primary file vs promoted export nbd://%s:%d/%s: %s%n", volume,
+                    receiver.nbdAddress().getHostString(), receiver.nbdAddress().getPort(), volume,
                     mismatch < 0 ? "identical" : "DIFFER at byte " + mismatch);
             identical &= mismatch < 0;
         }
@@ -233,8 +255,35 @@ public final class Demo {
         out.printf(Locale.ROOT, "  writes captured (seq)       %d%n", captured);
         out.printf(Locale.ROOT, "  worst lag                   %.2f s (rpo %d s)%n", worstLag, RPO.toSeconds());
         out.printf(Locale.ROOT, "  catch-up after the workload %.2f s%n", catchUpSeconds);
-        out.printf(Locale.ROOT, "  replicas                    %s%n", identical ? "identical to the primaries" : "DIFFERENT");
+        out.printf(Locale.ROOT, "  promote to latest           %.3f s (request to export)%n", promoteSeconds);
+        out.printf(Locale.ROOT, "  promoted replicas           %s%n", identical ? "identical to the primaries" : "DIFFERENT");
         return identical ? 0 : 1;
+    }
+
+    /** First differing byte of {@code primary} and the export, or -1 when identical. */
+    private static long compareThroughNbd(Path primary, InetSocketAddress nbd, String export) throws IOException {
+        int chunk = 4 << 20;
+        try (NbdClient client = NbdClient.connect(nbd, export);
+             FileChannel file = FileChannel.open(primary)) {
+            long size = file.size();
+            if (client.size() != size) {
+                return Math.min(client.size(), size);
+            }
+            ByteBuffer local = ByteBuffer.allocate(chunk);
+            for (long offset = 0; offset < size; offset += chunk) {
+                int length = (int) Math.min(chunk, size - offset);
+                byte[] remote = client.read(offset, length);
+                local.clear().limit(length);
+                while (local.hasRemaining() && file.read(local, offset + local.position()) >= 0) {
+                    // read fully
+                }
+                int at = Arrays.mismatch(Arrays.copyOf(local.array(), length), remote);
+                if (at >= 0) {
+                    return offset + at;
+                }
+            }
+            return -1;
+        }
     }
 
     private static void deleteTree(Path root) throws IOException {
