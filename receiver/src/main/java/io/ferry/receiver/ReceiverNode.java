@@ -14,6 +14,7 @@ import io.ferry.receiver.session.GroupTarget;
 import io.ferry.receiver.session.ReplicationServer;
 import io.ferry.receiver.session.SessionSettings;
 import io.ferry.receiver.store.GroupReplica;
+import io.ferry.receiver.store.RecoveryPoints;
 import io.ferry.time.EpochNanoClock;
 import io.ferry.tls.TlsContexts;
 import io.ferry.wire.VolumeInfo;
@@ -98,7 +99,9 @@ public final class ReceiverNode implements AutoCloseable {
 
         for (AllowedAgent agent : config.agents()) {
             for (String group : agent.groups()) {
-                GroupReplica replica = GroupReplica.open(config.dataDir(), group, clock);
+                GroupReplica replica = GroupReplica.open(config.dataDir(), group, clock,
+                        GroupReplica.Options.defaults(),
+                        new RecoveryPoints.Policy(config.pointInterval(), config.retention()));
                 resources.add(replica);
                 replicas.put(group, replica);
                 GroupLink link = new GroupLink(group, agent.id(), new ReplicaTarget(replica));
@@ -120,7 +123,8 @@ public final class ReceiverNode implements AutoCloseable {
 
         api = ApiServer.start(config.apiListen().toSocketAddress(), token,
                 ReceiverApi.routes(config.id(), List.copyOf(links.values()), clock,
-                        (group, point) -> promote(group, clock)));
+                        (group, point) -> promote(group, clock),
+                        group -> replicas.get(group).points().list()));
         resources.add(api);
 
         if (config.nbdListen() != null) {
@@ -366,6 +370,11 @@ public final class ReceiverNode implements AutoCloseable {
         @Override
         public void whenDurable(LongConsumer onDurable) {
             replica.whenDurable(onDurable);
+        }
+
+        @Override
+        public void bookmark(long seq, String label) {
+            replica.points().bookmark(seq, label);
         }
     }
 }

@@ -4,8 +4,12 @@ import io.ferry.agent.AgentNode;
 import io.ferry.agent.config.GroupConfig;
 import io.ferry.agent.config.VolumeConfig;
 import io.ferry.agent.ship.Shipper;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.ferry.api.ApiException;
 import io.ferry.api.ApiResponse;
 import io.ferry.api.Routes;
+import io.ferry.wire.Bookmark;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -13,7 +17,7 @@ import java.util.Map;
 
 /**
  * The agent's management API (DESIGN.md contract): status, capabilities (what a Cinder driver
- * reports), Prometheus metrics. Reads only thread-safe views of the running node.
+ * reports), bookmarks, Prometheus metrics. Reads only thread-safe views of the running node.
  */
 public final class AgentApi {
     /** Shortest RPO the agent supports (synchronous) and the longest one it accepts. */
@@ -30,8 +34,58 @@ public final class AgentApi {
         return Routes.builder()
                 .get("/v1/status", request -> ApiResponse.ok(status()))
                 .get("/v1/capabilities", request -> ApiResponse.ok(capabilities()))
+                .post("/v1/groups/{g}/bookmarks", request -> ApiResponse.accepted(
+                        bookmark(request.param("g"), request.body())))
                 .metrics(this::metrics)
                 .build();
+    }
+
+    /**
+     * {@code POST /v1/groups/{g}/bookmarks {"name": LABEL}}: marks the group's captured seq (every
+     * write answered before this request) with LABEL; the shipper sends the marker in order with
+     * the deltas and the receiver keeps it as a recovery point. Returns {@code {group, seq, name}}.
+     */
+    Map<String, Object> bookmark(String group, JsonNode body) {
+        String label = bookmarkLabel(body);
+        AgentNode.Group found = null;
+        for (AgentNode.Group g : node.groups()) {
+            if (g.config().name().equals(group)) {
+                found = g;
+            }
+        }
+        if (found == null) {
+            throw new ApiException(404, "unknown_group", "group \"" + group + "\" is not configured on this agent");
+        }
+        Shipper shipper = node.shipper();
+        if (shipper == null) {
+            throw new ApiException(409, "not_replicating", "group \"" + group + "\" is not replicated (this agent has"
+                    + " no receiver), so a bookmark would never reach a recovery point");
+        }
+        long seq = found.pipeline().capturedSeq();
+        shipper.bookmark(group, seq, label);
+        Map<String, Object> reply = new LinkedHashMap<>();
+        reply.put("group", group);
+        reply.put("seq", seq);
+        reply.put("name", label);
+        return reply;
+    }
+
+    /** The label of a bookmark request: {@code name}, a string of 1 to 256 UTF-8 bytes without control characters. */
+    static String bookmarkLabel(JsonNode body) {
+        JsonNode name = body == null ? null : body.get("name");
+        if (name == null || !name.isTextual()) {
+            throw ApiException.badRequest("the body must be {\"name\": LABEL} with LABEL a string");
+        }
+        String label = name.asText();
+        int bytes = label.getBytes(StandardCharsets.UTF_8).length;
+        if (bytes == 0 || bytes > Bookmark.MAX_LABEL_BYTES) {
+            throw ApiException.badRequest("name is " + bytes + " bytes of UTF-8; a bookmark label must be 1 to "
+                    + Bookmark.MAX_LABEL_BYTES + " bytes");
+        }
+        if (label.chars().anyMatch(Character::isISOControl)) {
+            throw ApiException.badRequest("name must not contain control characters");
+        }
+        return label;
     }
 
     public Map<String, Object> status() {

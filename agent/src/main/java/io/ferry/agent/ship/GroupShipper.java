@@ -9,6 +9,7 @@ import io.ferry.delta.DeltaEncoder;
 import io.ferry.nbd.IoCompletion;
 import io.ferry.nbd.NbdErrors;
 import io.ferry.time.EpochNanoClock;
+import io.ferry.wire.Bookmark;
 import io.ferry.wire.GroupAck;
 import io.ferry.wire.GroupHello;
 import io.ferry.wire.VolumeInfo;
@@ -48,6 +49,21 @@ final class GroupShipper implements AckGate {
     private record Waiter(long seq, IoCompletion done) {
     }
 
+    /** A bookmark at {@code seq}; {@code sent} once its frame went out on the current connection. */
+    private static final class PendingBookmark {
+        final long seq;
+        final String label;
+        boolean sent;
+
+        PendingBookmark(long seq, String label) {
+            this.seq = seq;
+            this.label = label;
+        }
+    }
+
+    /** Bookmarks waiting to be sent or acknowledged; more are refused. */
+    static final int MAX_PENDING_BOOKMARKS = 1024;
+
     private final String name;
     private final Journal journal;
     private final WritePipeline pipeline;
@@ -62,6 +78,7 @@ final class GroupShipper implements AckGate {
     private final DeltaEncoder encoder = new DeltaEncoder();
     private final JournalEntry entry = new JournalEntry();
     private final ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
+    private final ArrayDeque<PendingBookmark> bookmarks = new ArrayDeque<>();
     private final ConcurrentLinkedQueue<Waiter> syncWaiters = new ConcurrentLinkedQueue<>();
 
     private JournalReader reader;
@@ -155,6 +172,9 @@ final class GroupShipper implements AckGate {
             InFlight done = inFlight.pollFirst();
             inFlightBytes -= done.frameBytes();
         }
+        while (!bookmarks.isEmpty() && bookmarks.peekFirst().sent && bookmarks.peekFirst().seq <= durableSeq) {
+            bookmarks.pollFirst();
+        }
         onAckedUpTo(durableSeq);
     }
 
@@ -179,6 +199,9 @@ final class GroupShipper implements AckGate {
         inFlight.clear();
         inFlightBytes = 0;
         pending = false;
+        for (PendingBookmark b : bookmarks) {
+            b.sent = false; // the receiver drops repeats of a bookmark it already kept
+        }
         encoder.begin(name, generationId);
         if (reader != null) {
             reader.close();
@@ -215,6 +238,15 @@ final class GroupShipper implements AckGate {
                     ship(link, alloc);
                     continue;
                 }
+                PendingBookmark next = nextUnsentBookmark();
+                if (next != null && entry.seq() > next.seq) {
+                    // the bookmark's seq closes a delta: ship what is before it, then the marker
+                    if (!encoder.isEmpty()) {
+                        ship(link, alloc);
+                    }
+                    sendBookmarks(link, alloc, entry.seq() - 1);
+                    continue;
+                }
                 Integer index = volumeIndex.get(entry.volume());
                 if (index == null) {
                     fail(FAILED, "journal of group " + name + " holds seq " + entry.seq() + " for unknown volume " + entry.volume());
@@ -225,14 +257,59 @@ final class GroupShipper implements AckGate {
                 bytesIn += entry.type() == Journal.WRITE ? entry.length() : 0;
                 pending = false;
             }
+            PendingBookmark next = nextUnsentBookmark();
+            boolean bookmarkInside = next != null && !encoder.isEmpty() && next.seq <= encoder.lastSeq();
             if (!encoder.isEmpty() && inFlightBytes < maxInFlightBytes
-                    && (nowNanos - encoder.firstCaptureNanos() >= windowNanos || encoder.inputBytes() >= maxDeltaBytes)) {
+                    && (bookmarkInside || nowNanos - encoder.firstCaptureNanos() >= windowNanos
+                    || encoder.inputBytes() >= maxDeltaBytes)) {
                 ship(link, alloc);
                 worked = true;
             }
+            worked |= sendBookmarks(link, alloc, shippedSeq);
         }
         updateLag(nowNanos);
         return worked;
+    }
+
+    /**
+     * Queues a bookmark at {@code seq} (the captured seq when it was asked for); it is sent in
+     * order with the deltas, right after the one holding {@code seq}. Shipper thread.
+     *
+     * @return false if too many bookmarks are already waiting
+     */
+    boolean bookmark(long seq, String label) {
+        if (bookmarks.size() >= MAX_PENDING_BOOKMARKS) {
+            return false;
+        }
+        bookmarks.addLast(new PendingBookmark(seq, label));
+        return true;
+    }
+
+    private PendingBookmark nextUnsentBookmark() {
+        for (PendingBookmark b : bookmarks) {
+            if (!b.sent) {
+                return b;
+            }
+        }
+        return null;
+    }
+
+    /** Sends every unsent bookmark up to {@code shippedUpTo} (everything up to it is shipped); true if it sent any. */
+    private boolean sendBookmarks(ReceiverLink link, ByteBufAllocator alloc, long shippedUpTo) {
+        boolean sent = false;
+        for (PendingBookmark b : bookmarks) {
+            if (b.sent) {
+                continue;
+            }
+            if (b.seq > shippedUpTo) {
+                break;
+            }
+            link.send(connectionId, new Bookmark(name, b.seq, b.label).encode(alloc));
+            b.sent = true;
+            sent = true;
+            LOG.info("group {}: bookmark \"{}\" at seq {} sent", name, b.label, b.seq);
+        }
+        return sent;
     }
 
     private void ship(ReceiverLink link, ByteBufAllocator alloc) {

@@ -99,6 +99,25 @@ public final class Shipper implements AutoCloseable, LinkListener {
         return g == null ? null : new GroupView(g, clock);
     }
 
+    /**
+     * Asks the shipping thread to send a bookmark of {@code group} at {@code seq} in order with its
+     * deltas. Any thread; returns false if the group is not shipped here.
+     */
+    public boolean bookmark(String group, long seq, String label) {
+        GroupShipper g = groups.get(group);
+        if (g == null) {
+            return false;
+        }
+        inbox.add(() -> {
+            if (!g.bookmark(seq, label)) {
+                LOG.error("group {}: bookmark \"{}\" at seq {} dropped: {} bookmarks are already waiting to be"
+                        + " acknowledged by the receiver", group, label, seq, GroupShipper.MAX_PENDING_BOOKMARKS);
+            }
+        });
+        wake();
+        return true;
+    }
+
     @Override
     public void onHelloAck(long connectionId, HelloAck helloAck) {
         inbox.add(() -> {

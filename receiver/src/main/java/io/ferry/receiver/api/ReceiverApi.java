@@ -7,7 +7,12 @@ import io.ferry.api.Routes;
 import io.ferry.config.Names;
 import io.ferry.receiver.session.GroupLink;
 import io.ferry.time.EpochNanoClock;
+import io.ferry.receiver.store.RecoveryPoints;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 
 /**
@@ -31,6 +36,13 @@ public final class ReceiverApi {
         Object promote(String group, String point) throws Exception;
     }
 
+    /** Lists the recovery points of a group for {@code GET /v1/groups/{g}/points}. */
+    @FunctionalInterface
+    public interface PointLister {
+        /** The retained points of {@code group} (known to exist), oldest first. */
+        List<RecoveryPoints.Point> points(String group);
+    }
+
     /** The routes for a receiver named {@code receiverId} with these groups (in config order), without promote. */
     public static Routes routes(String receiverId, List<GroupLink> links, EpochNanoClock clock) {
         return routes(receiverId, links, clock, (group, point) -> {
@@ -43,8 +55,19 @@ public final class ReceiverApi {
      * missing point meaning latest) handed to {@code promoter}.
      */
     public static Routes routes(String receiverId, List<GroupLink> links, EpochNanoClock clock, Promoter promoter) {
+        return routes(receiverId, links, clock, promoter, group -> List.of());
+    }
+
+    /**
+     * The routes, with promote and {@code GET /v1/groups/{g}/points} ({@code [{id, seq, time,
+     * kind, label}]}, time ISO-8601 UTC) answered from {@code points}.
+     */
+    public static Routes routes(String receiverId, List<GroupLink> links, EpochNanoClock clock, Promoter promoter,
+            PointLister points) {
         List<GroupLink> groups = List.copyOf(links);
         return Routes.builder()
+                .get("/v1/groups/{g}/points", request -> ApiResponse.ok(
+                        pointsBody(points.points(find(groups, request.param("g")).group()))))
                 .post("/v1/groups/{g}/promote", request -> {
                     GroupLink link = find(groups, request.param("g"));
                     JsonNode point = request.body().path("point");
@@ -61,6 +84,20 @@ public final class ReceiverApi {
                         ReceiverStatus.group(find(groups, request.param("g")), clock.epochNanos())))
                 .metrics(() -> metrics(receiverId, groups, clock))
                 .build();
+    }
+
+    private static List<Map<String, Object>> pointsBody(List<RecoveryPoints.Point> points) {
+        List<Map<String, Object>> body = new ArrayList<>(points.size());
+        for (RecoveryPoints.Point p : points) {
+            Map<String, Object> point = new LinkedHashMap<>();
+            point.put("id", p.id());
+            point.put("seq", p.seq());
+            point.put("time", Instant.ofEpochSecond(0, p.epochNanos()).toString());
+            point.put("kind", p.kind());
+            point.put("label", p.label());
+            body.add(point);
+        }
+        return body;
     }
 
     private static GroupLink find(List<GroupLink> groups, String name) {

@@ -67,4 +67,11 @@ public interface GroupTarget {
      * @throws IllegalStateException once the group failed or was closed
      */
     void whenDurable(LongConsumer onDurable);
+
+    /**
+     * The agent marked {@code seq} with an operator's {@code label}: the target keeps it as a
+     * recovery point once {@code seq} is applied. Targets that keep no points ignore it.
+     */
+    default void bookmark(long seq, String label) {
+    }
 }

@@ -178,8 +178,9 @@ public final class ReplicationSession extends ChannelInboundHandlerAdapter {
                 throw new ProtocolException(ErrorCode.GROUP_NOT_ALLOWED, "BOOKMARK for group " + bookmark.group()
                         + ", which this session does not replicate");
             }
-            LOG.info("{}: bookmark \"{}\" of group {} at seq {} received (named recovery points are not kept yet)",
-                    peer, bookmark.label(), bookmark.group(), bookmark.seq());
+            LOG.info("{}: bookmark \"{}\" of group {} at seq {} received", peer, bookmark.label(), bookmark.group(),
+                    bookmark.seq());
+            groups.get(bookmark.group()).link.target().bookmark(bookmark.seq(), bookmark.label());
         } else {
             throw new ProtocolException(ErrorCode.MALFORMED, Frames.typeName(message.frameType())
                     + " is sent by the receiver, never by an agent");

@@ -74,20 +74,25 @@ public final class GroupReplica implements AutoCloseable {
     private final DeltaJournal journal;
     private final JournalWriter writer;
     private final Applier applier;
+    private final RecoveryPoints points;
     private final Object attachLock = new Object();
 
     private volatile VolumeFile[] replicas;
     private volatile boolean closed;
 
     private GroupReplica(Path dataDir, String group, GroupState state, DeltaJournal journal, VolumeFile[] replicas,
-            Options options) {
+            Options options, RecoveryPoints points) {
         this.dataDir = dataDir;
+        this.points = points;
         this.group = group;
         this.state = state;
         this.journal = journal;
         this.replicas = replicas;
         this.applier = new Applier(journal, state.appliedSeq(), state.appliedCaptureNanos(), this::durableSeq,
-                () -> this.replicas, state::setApplied,
+                () -> this.replicas, (appliedSeq, appliedCaptureNanos) -> {
+                    state.setApplied(appliedSeq, appliedCaptureNanos);
+                    points.onApplied(appliedSeq);
+                },
                 applied -> Math.min(applied, options.retention().releasableUpTo(applied)), options.apply());
         this.writer = new JournalWriter(journal, options.journalBatchBytes(), applier::wake);
     }
@@ -108,6 +113,12 @@ public final class GroupReplica implements AutoCloseable {
      */
     public static GroupReplica open(Path dataDir, String group, EpochNanoClock clock, Options options)
             throws IOException {
+        return open(dataDir, group, clock, options, RecoveryPoints.Policy.DEFAULT);
+    }
+
+    /** As {@link #open(Path, String, EpochNanoClock, Options)}, taking recovery points by {@code points}. */
+    public static GroupReplica open(Path dataDir, String group, EpochNanoClock clock, Options options,
+            RecoveryPoints.Policy points) throws IOException {
         Names.check("group", group);
         Path groupDir = dataDir.resolve("groups").resolve(group);
         GroupState state = GroupState.loadOrCreate(groupDir, group, clock.epochNanos());
@@ -133,8 +144,9 @@ public final class GroupReplica implements AutoCloseable {
                 }
                 opened.add(VolumeFile.openOrCreate(path, volume.sizeBytes()));
             }
+            RecoveryPoints recoveryPoints = RecoveryPoints.open(groupDir, group, points, clock, state.appliedSeq());
             GroupReplica replica = new GroupReplica(dataDir, group, state, journal,
-                    opened.toArray(new VolumeFile[0]), options);
+                    opened.toArray(new VolumeFile[0]), options, recoveryPoints);
             replica.writer.start();
             replica.applier.start();
             return replica;
@@ -416,6 +428,11 @@ public final class GroupReplica implements AutoCloseable {
     public void whenDurable(LongConsumer onDurable) {
         Objects.requireNonNull(onDurable, "onDurable");
         writer.whenDurable(onDurable);
+    }
+
+    /** The group's recovery points. */
+    public RecoveryPoints points() {
+        return points;
     }
 
     /** Waits until {@link #appliedSeq()} reaches {@code seq}; false on timeout or if applying stopped. */

@@ -1,0 +1,75 @@
+package io.ferry.agent.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.ferry.agent.AgentNode;
+import io.ferry.agent.config.AgentConfig;
+import io.ferry.api.ApiClient;
+import io.ferry.api.ApiClientException;
+import io.ferry.api.ApiException;
+import io.ferry.api.ApiToken;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class AgentApiBookmarkTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path dir;
+
+    private static JsonNode body(Object name) {
+        return JSON.valueToTree(java.util.Collections.singletonMap("name", name));
+    }
+
+    @Test
+    void shouldAcceptLabelsOfOneTo256Utf8Bytes() {
+        assertThat(AgentApi.bookmarkLabel(body("before-upgrade"))).isEqualTo("before-upgrade");
+        assertThat(AgentApi.bookmarkLabel(body("x".repeat(256)))).hasSize(256);
+        assertThat(AgentApi.bookmarkLabel(body("é".repeat(128)))).hasSize(128);
+    }
+
+    @Test
+    void shouldRefuseEmptyOverlongMissingNonTextAndControlCharacterLabels() {
+        for (JsonNode bad : new JsonNode[] {body(""), body("x".repeat(257)), body("é".repeat(129)), body(null),
+                body(42), JSON.createObjectNode(), body("a\nb")}) {
+            assertThatThrownBy(() -> AgentApi.bookmarkLabel(bad)).as("%s", bad)
+                    .isInstanceOfSatisfying(ApiException.class, e -> assertThat(e.status()).isEqualTo(400));
+        }
+    }
+
+    @Test
+    void shouldAnswer404ForAnUnknownGroupAnd409WhenTheAgentHasNoReceiver() throws Exception {
+        AgentConfig config = AgentConfig.parse("""
+                id: host-a
+                dataDir: %1$s/agent-data
+                nbd:
+                  listen: 127.0.0.1:0
+                  socket: %1$s/agent.sock
+                api:
+                  listen: 127.0.0.1:0
+                groups:
+                  - name: db
+                    rpo: 30s
+                    volumes:
+                      - { name: db-data, path: %1$s/db-data.img, size: 1048576 }
+                """.formatted(dir), dir);
+        try (AgentNode agent = AgentNode.launch(config)) {
+            ApiClient api = new ApiClient("127.0.0.1:" + agent.apiAddress().getPort(),
+                    ApiClient.readTokenFile(config.dataDir().resolve(ApiToken.FILE_NAME)));
+            assertThatThrownBy(() -> api.post("/v1/groups/nope/bookmarks", Map.of("name", "x")))
+                    .isInstanceOfSatisfying(ApiClientException.class, e -> assertThat(e.status()).isEqualTo(404));
+            assertThatThrownBy(() -> api.post("/v1/groups/db/bookmarks", Map.of("name", "")))
+                    .isInstanceOfSatisfying(ApiClientException.class, e -> assertThat(e.status()).isEqualTo(400));
+            assertThatThrownBy(() -> api.post("/v1/groups/db/bookmarks", Map.of("name", "x")))
+                    .isInstanceOfSatisfying(ApiClientException.class, e -> {
+                        assertThat(e.status()).isEqualTo(409);
+                        assertThat(e.getMessage()).contains("no receiver");
+                    });
+        }
+    }
+}

@@ -1,0 +1,230 @@
+package io.ferry.receiver.store;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.ferry.time.EpochNanoClock;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The recovery points of one group: an automatic point at an applied delta boundary at most once
+ * per {@code pointInterval}, and a labelled point for every bookmark once its seq is applied.
+ * Points older than {@code retention} are pruned (the latest is always kept). The list is kept in
+ * {@code points.json} in the group directory, rewritten atomically on every change, so it
+ * survives a restart.
+ *
+ * <h2>Threads</h2>
+ * The applier thread calls {@link #onApplied} once per applied batch, a session's event loop
+ * calls {@link #bookmark} once per operator bookmark and API threads call {@link #list}; the
+ * rare changes are serialized on this object's monitor and {@link #list} reads a published
+ * immutable snapshot.
+ */
+public final class RecoveryPoints {
+    private static final Logger LOG = LoggerFactory.getLogger(RecoveryPoints.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    static final String FILE_NAME = "points.json";
+
+    public static final String AUTO = "auto";
+    public static final String BOOKMARK = "bookmark";
+
+    /** How often automatic points are taken and how long points are kept. */
+    public record Policy(Duration pointInterval, Duration retention) {
+        public static final Policy DEFAULT = new Policy(Duration.ofSeconds(5), Duration.ofHours(1));
+
+        public Policy {
+            if (pointInterval == null || pointInterval.isNegative() || pointInterval.isZero()) {
+                throw new IllegalArgumentException("pointInterval must be positive, got " + pointInterval);
+            }
+            if (retention == null || retention.isNegative() || retention.isZero()) {
+                throw new IllegalArgumentException("retention must be positive, got " + retention);
+            }
+        }
+    }
+
+    /** One recovery point: the replicas' state once {@code seq} is applied. */
+    public record Point(String id, long seq, long epochNanos, String kind, String label) {
+    }
+
+    private record PendingBookmark(long seq, String label) {
+    }
+
+    private final String group;
+    private final Path file;
+    private final long intervalNanos;
+    private final long retentionNanos;
+    private final EpochNanoClock clock;
+
+    // Guarded by this.
+    private final List<Point> points = new ArrayList<>();
+    private final List<PendingBookmark> pending = new ArrayList<>();
+    private long appliedSeq;
+    private long lastAutoNanos;
+    private long nextId;
+    private boolean persistFailing;
+
+    private volatile List<Point> snapshot = List.of();
+
+    private RecoveryPoints(String group, Path file, Policy policy, EpochNanoClock clock, long appliedSeq) {
+        this.group = group;
+        this.file = file;
+        this.intervalNanos = policy.pointInterval().toNanos();
+        this.retentionNanos = policy.retention().toNanos();
+        this.clock = clock;
+        this.appliedSeq = appliedSeq;
+    }
+
+    /**
+     * Loads the points of {@code group} from {@code groupDir} (none on first use).
+     *
+     * @throws IOException if the points file exists but cannot be read or parsed
+     */
+    public static RecoveryPoints open(Path groupDir, String group, Policy policy, EpochNanoClock clock,
+            long appliedSeq) throws IOException {
+        RecoveryPoints rp = new RecoveryPoints(group, groupDir.resolve(FILE_NAME), policy, clock, appliedSeq);
+        rp.load();
+        return rp;
+    }
+
+    private synchronized void load() throws IOException {
+        if (!Files.exists(file)) {
+            return;
+        }
+        JsonNode root;
+        try {
+            root = JSON.readTree(file.toFile());
+        } catch (IOException e) {
+            throw new IOException("group " + group + ": recovery points file " + file + " is unreadable: "
+                    + e.getMessage(), e);
+        }
+        nextId = root.path("nextId").asLong(0);
+        for (JsonNode p : root.path("points")) {
+            if (!p.hasNonNull("id") || !p.hasNonNull("seq") || !p.hasNonNull("epochNanos") || !p.hasNonNull("kind")) {
+                throw new IOException("group " + group + ": recovery points file " + file
+                        + " holds a point without id, seq, epochNanos or kind: " + p);
+            }
+            Point point = new Point(p.get("id").asText(), p.get("seq").asLong(), p.get("epochNanos").asLong(),
+                    p.get("kind").asText(), p.hasNonNull("label") ? p.get("label").asText() : null);
+            points.add(point);
+            if (AUTO.equals(point.kind())) {
+                lastAutoNanos = Math.max(lastAutoNanos, point.epochNanos());
+            }
+        }
+        snapshot = List.copyOf(points);
+    }
+
+    /** The retained points, oldest first. Any thread. */
+    public List<Point> list() {
+        return snapshot;
+    }
+
+    /**
+     * A bookmark arrived for {@code seq}: it becomes a point now if {@code seq} is applied,
+     * otherwise once it is. A repeat of a bookmark already kept (a resend after reconnect) is ignored.
+     */
+    public synchronized void bookmark(long seq, String label) {
+        for (Point p : points) {
+            if (p.seq() == seq && BOOKMARK.equals(p.kind()) && label.equals(p.label())) {
+                return;
+            }
+        }
+        PendingBookmark bookmark = new PendingBookmark(seq, label);
+        if (pending.contains(bookmark)) {
+            return;
+        }
+        pending.add(bookmark);
+        if (seq <= appliedSeq) {
+            if (materialize(clock.epochNanos())) {
+                publish();
+            }
+        }
+    }
+
+    /** The replicas are applied (and synced) up to {@code seq}, a delta boundary. Applier thread. */
+    public synchronized void onApplied(long seq) {
+        appliedSeq = seq;
+        long now = clock.epochNanos();
+        boolean changed = materialize(now);
+        if (lastAutoNanos == 0 || now - lastAutoNanos >= intervalNanos) {
+            add(new Point(newId(), seq, now, AUTO, null));
+            lastAutoNanos = now;
+            changed = true;
+        }
+        if (changed) {
+            publish();
+        }
+    }
+
+    private boolean materialize(long now) {
+        boolean changed = false;
+        for (int i = 0; i < pending.size(); ) {
+            PendingBookmark b = pending.get(i);
+            if (b.seq() <= appliedSeq) {
+                pending.remove(i);
+                add(new Point(newId(), b.seq(), now, BOOKMARK, b.label()));
+                LOG.info("group {}: bookmark \"{}\" recorded as a recovery point at seq {}", group, b.label(), b.seq());
+                changed = true;
+            } else {
+                i++;
+            }
+        }
+        return changed;
+    }
+
+    private void add(Point point) {
+        int at = points.size();
+        while (at > 0 && points.get(at - 1).seq() > point.seq()) {
+            at--;
+        }
+        points.add(at, point);
+    }
+
+    private String newId() {
+        return "p" + (++nextId);
+    }
+
+    private void publish() {
+        long cutoff = clock.epochNanos() - retentionNanos;
+        Point latest = points.isEmpty() ? null : points.get(points.size() - 1);
+        points.removeIf(p -> p != latest && p.epochNanos() < cutoff);
+        snapshot = List.copyOf(points);
+        try {
+            GroupState.writeAtomically(file, encode());
+            if (persistFailing) {
+                LOG.info("group {}: recovery points are persisted again in {}", group, file);
+                persistFailing = false;
+            }
+        } catch (IOException e) {
+            if (!persistFailing) {
+                LOG.error("group {}: cannot persist recovery points to {} (kept in memory; retrying on the next"
+                        + " point): {}", group, file, e.toString());
+                persistFailing = true;
+            }
+        }
+    }
+
+    private byte[] encode() throws IOException {
+        ObjectNode root = JSON.createObjectNode();
+        root.put("group", group);
+        root.put("nextId", nextId);
+        ArrayNode array = root.putArray("points");
+        for (Point p : points) {
+            ObjectNode o = array.addObject();
+            o.put("id", p.id());
+            o.put("seq", p.seq());
+            o.put("epochNanos", p.epochNanos());
+            o.put("kind", p.kind());
+            if (p.label() != null) {
+                o.put("label", p.label());
+            }
+        }
+        return JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(root);
+    }
+}
