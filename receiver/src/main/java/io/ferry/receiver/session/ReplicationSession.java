@@ -180,7 +180,13 @@ public final class ReplicationSession extends ChannelInboundHandlerAdapter {
             }
             LOG.info("{}: bookmark \"{}\" of group {} at seq {} received", peer, bookmark.label(), bookmark.group(),
                     bookmark.seq());
-            groups.get(bookmark.group()).link.target().bookmark(bookmark.seq(), bookmark.label());
+            GroupTarget target = groups.get(bookmark.group()).link.target();
+            if (bookmark.seq() > target.receivedSeq()) {
+                throw new ProtocolException(ErrorCode.MALFORMED, "BOOKMARK of group " + bookmark.group() + " at seq "
+                        + bookmark.seq() + " arrived before the delta holding that seq (received up to seq "
+                        + target.receivedSeq() + "); a bookmark follows its delta");
+            }
+            target.bookmark(bookmark.seq(), bookmark.label());
         } else {
             throw new ProtocolException(ErrorCode.MALFORMED, Frames.typeName(message.frameType())
                     + " is sent by the receiver, never by an agent");
