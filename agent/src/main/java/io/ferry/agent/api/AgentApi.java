@@ -62,7 +62,10 @@ public final class AgentApi {
                     + " no receiver), so a bookmark would never reach a recovery point");
         }
         long seq = found.pipeline().capturedSeq();
-        shipper.bookmark(group, seq, label);
+        if (shipper.bookmark(group, seq, label) == Shipper.BookmarkOutcome.BACKLOG_FULL) {
+            throw new ApiException(503, "bookmark_backlog", "group \"" + group + "\" already has "
+                    + "the most bookmarks waiting for the receiver's acknowledgement (is it disconnected?); retry later");
+        }
         Map<String, Object> reply = new LinkedHashMap<>();
         reply.put("group", group);
         reply.put("seq", seq);

@@ -20,6 +20,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -79,6 +80,8 @@ final class GroupShipper implements AckGate {
     private final JournalEntry entry = new JournalEntry();
     private final ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
     private final ArrayDeque<PendingBookmark> bookmarks = new ArrayDeque<>();
+    /** Bookmarks accepted and not yet acknowledged (queued here or still in the inbox). */
+    private final AtomicInteger bookmarksReserved = new AtomicInteger();
     private final ConcurrentLinkedQueue<Waiter> syncWaiters = new ConcurrentLinkedQueue<>();
 
     private JournalReader reader;
@@ -174,6 +177,7 @@ final class GroupShipper implements AckGate {
         }
         while (!bookmarks.isEmpty() && bookmarks.peekFirst().sent && bookmarks.peekFirst().seq <= durableSeq) {
             bookmarks.pollFirst();
+            bookmarksReserved.decrementAndGet();
         }
         onAckedUpTo(durableSeq);
     }
@@ -272,17 +276,25 @@ final class GroupShipper implements AckGate {
     }
 
     /**
-     * Queues a bookmark at {@code seq} (the captured seq when it was asked for); it is sent in
-     * order with the deltas, right after the one holding {@code seq}. Shipper thread.
-     *
-     * @return false if too many bookmarks are already waiting
+     * Reserves room for one more bookmark; any thread. Returns false when
+     * {@link #MAX_PENDING_BOOKMARKS} are already waiting to be acknowledged, so the caller can
+     * refuse the request instead of a bookmark being dropped later.
      */
-    boolean bookmark(long seq, String label) {
-        if (bookmarks.size() >= MAX_PENDING_BOOKMARKS) {
+    boolean reserveBookmark() {
+        if (bookmarksReserved.incrementAndGet() > MAX_PENDING_BOOKMARKS) {
+            bookmarksReserved.decrementAndGet();
             return false;
         }
-        bookmarks.addLast(new PendingBookmark(seq, label));
         return true;
+    }
+
+    /**
+     * Queues a bookmark at {@code seq} (the captured seq when it was asked for), whose room
+     * {@link #reserveBookmark} reserved; it is sent in order with the deltas, right after the one
+     * holding {@code seq}. Shipper thread.
+     */
+    void bookmark(long seq, String label) {
+        bookmarks.addLast(new PendingBookmark(seq, label));
     }
 
     private PendingBookmark nextUnsentBookmark() {

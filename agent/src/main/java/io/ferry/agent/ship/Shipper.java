@@ -99,23 +99,25 @@ public final class Shipper implements AutoCloseable, LinkListener {
         return g == null ? null : new GroupView(g, clock);
     }
 
+    /** What became of a bookmark request. */
+    public enum BookmarkOutcome { QUEUED, UNKNOWN_GROUP, BACKLOG_FULL }
+
     /**
      * Asks the shipping thread to send a bookmark of {@code group} at {@code seq} in order with its
-     * deltas. Any thread; returns false if the group is not shipped here.
+     * deltas. Any thread. A bookmark is refused, never dropped, when too many are already waiting
+     * for the receiver's acknowledgement (a long disconnection).
      */
-    public boolean bookmark(String group, long seq, String label) {
+    public BookmarkOutcome bookmark(String group, long seq, String label) {
         GroupShipper g = groups.get(group);
         if (g == null) {
-            return false;
+            return BookmarkOutcome.UNKNOWN_GROUP;
         }
-        inbox.add(() -> {
-            if (!g.bookmark(seq, label)) {
-                LOG.error("group {}: bookmark \"{}\" at seq {} dropped: {} bookmarks are already waiting to be"
-                        + " acknowledged by the receiver", group, label, seq, GroupShipper.MAX_PENDING_BOOKMARKS);
-            }
-        });
+        if (!g.reserveBookmark()) {
+            return BookmarkOutcome.BACKLOG_FULL;
+        }
+        inbox.add(() -> g.bookmark(seq, label));
         wake();
-        return true;
+        return BookmarkOutcome.QUEUED;
     }
 
     @Override

@@ -72,4 +72,42 @@ class AgentApiBookmarkTest {
                     });
         }
     }
+
+    /** A long disconnection must not make bookmarks vanish: past the backlog the request is refused. */
+    @Test
+    void shouldRefuseBookmarksWith503OnceTheBacklogForAnUnreachableReceiverIsFull() throws Exception {
+        Path certs = java.nio.file.Files.createDirectories(dir.resolve("certs"));
+        io.ferry.tls.Certificates.createCa(certs);
+        io.ferry.tls.Certificates.issue(certs, "host-a", certs);
+        int closedPort;
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            closedPort = socket.getLocalPort();
+        }
+        AgentConfig config = AgentConfig.parse("""
+                id: host-a
+                dataDir: %1$s/agent-data
+                nbd: { listen: 127.0.0.1:0 }
+                api: { listen: 127.0.0.1:0 }
+                receiver: 127.0.0.1:%2$d
+                tls: { ca: certs/ca.pem, cert: certs/host-a.pem, key: certs/host-a.key }
+                groups:
+                  - name: db
+                    rpo: 30s
+                    volumes:
+                      - { name: db-data, path: %1$s/db-data.img, size: 1048576 }
+                """.formatted(dir, closedPort), dir);
+        try (AgentNode agent = AgentNode.launch(config)) {
+            ApiClient api = new ApiClient("127.0.0.1:" + agent.apiAddress().getPort(),
+                    ApiClient.readTokenFile(config.dataDir().resolve(ApiToken.FILE_NAME)));
+            for (int i = 0; i < 1024; i++) {
+                assertThat(api.post("/v1/groups/db/bookmarks", Map.of("name", "b" + i)).path("name").asText())
+                        .isEqualTo("b" + i);
+            }
+            assertThatThrownBy(() -> api.post("/v1/groups/db/bookmarks", Map.of("name", "one-too-many")))
+                    .isInstanceOfSatisfying(ApiClientException.class, e -> {
+                        assertThat(e.status()).isEqualTo(503);
+                        assertThat(e.code()).isEqualTo("bookmark_backlog");
+                    });
+        }
+    }
 }
