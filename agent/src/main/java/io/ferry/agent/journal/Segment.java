@@ -1,17 +1,10 @@
 package io.ferry.agent.journal;
 
+import io.ferry.journal.SegmentFiles;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Locale;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * One size-bounded piece of a journal: its own Chronicle Queue directory, named by the seq of
@@ -25,9 +18,6 @@ import java.util.regex.Pattern;
  * by the journal's sync lock.
  */
 final class Segment {
-    private static final Pattern NAME = Pattern.compile("seg-(\\d{20})");
-    private static final String DATA_SUFFIX = ".cq4";
-
     final long firstSeq;
     final Path dir;
 
@@ -40,24 +30,22 @@ final class Segment {
     /** Deleted by release; a reader must not open it. Guarded by the journal's segment lock. */
     boolean released;
 
-    // Guarded by the journal's sync lock.
-    private boolean durable;
-    private boolean namesDurable;
-    private FileChannel[] dataChannels;
+    /** The segment's files and their durability; guarded by the journal's sync lock. */
+    private final SegmentFiles files;
 
     Segment(long firstSeq, Path dir) {
         this.firstSeq = firstSeq;
         this.dir = dir;
+        this.files = new SegmentFiles(dir);
     }
 
     static String dirName(long firstSeq) {
-        return String.format(Locale.ROOT, "seg-%020d", firstSeq);
+        return SegmentFiles.dirName(firstSeq);
     }
 
     /** The first seq encoded in a segment directory name, or -1 if the name is not a segment's. */
     static long parseFirstSeq(String name) {
-        Matcher m = NAME.matcher(name);
-        return m.matches() ? Long.parseLong(m.group(1)) : -1;
+        return SegmentFiles.parseFirstSeq(name);
     }
 
     long bytesOnDisk() {
@@ -68,7 +56,7 @@ final class Segment {
         long sum = 0;
         try (DirectoryStream<Path> files = Files.newDirectoryStream(dir)) {
             for (Path f : files) {
-                if (!f.getFileName().toString().endsWith(DATA_SUFFIX) && Files.isRegularFile(f)) {
+                if (!SegmentFiles.isDataFile(f) && Files.isRegularFile(f)) {
                     sum += Files.size(f);
                 }
             }
@@ -77,79 +65,20 @@ final class Segment {
     }
 
     /**
-     * Forces the segment's data file(s) to stable storage; the first time also its metadata files,
-     * its directory and the journal directory holding its name. Once a sealed segment has been
-     * forced it is durable for good and its channels are closed. Caller holds the sync lock.
-     *
-     * <p>Why a FileChannel and not the appender's mapping: on Linux, fsync/fdatasync of a file
-     * writes back every dirty page of that file in the page cache, including pages dirtied
-     * through a shared mapping (msync(MS_SYNC) is implemented with the same call). A separate
-     * descriptor therefore needs no access to the appender's Chronicle objects, which are
-     * single-threaded.
+     * Forces the segment's files ({@link SegmentFiles#force}); once a segment sealed before the
+     * call has been forced it is durable for good. Caller holds the sync lock.
      */
     void force(Path journalDir) throws IOException {
-        if (durable) {
-            return;
-        }
-        boolean sealedBeforeForce = sealed;
-        if (dataChannels == null) {
-            List<FileChannel> channels = new ArrayList<>(1);
-            try (DirectoryStream<Path> files = Files.newDirectoryStream(dir)) {
-                for (Path f : files) {
-                    if (f.getFileName().toString().endsWith(DATA_SUFFIX)) {
-                        channels.add(FileChannel.open(f, StandardOpenOption.WRITE));
-                    }
-                }
-            }
-            dataChannels = channels.toArray(new FileChannel[0]);
-        }
-        for (FileChannel c : dataChannels) {
-            c.force(false);
-        }
-        if (!namesDurable) {
-            try (DirectoryStream<Path> files = Files.newDirectoryStream(dir)) {
-                for (Path f : files) {
-                    if (!f.getFileName().toString().endsWith(DATA_SUFFIX) && Files.isRegularFile(f)) {
-                        forcePath(f);
-                    }
-                }
-            }
-            forcePath(dir);
-            forcePath(journalDir);
-            namesDurable = true;
-        }
-        if (sealedBeforeForce) {
-            durable = true;
-            closeSyncChannels();
-        }
+        files.force(journalDir, sealed);
     }
 
     /** The segment is deleted or the journal closed: no more syncs. Caller holds the sync lock. */
     void retireSync() {
-        durable = true;
-        closeSyncChannels();
-    }
-
-    /** Caller holds the sync lock. */
-    private void closeSyncChannels() {
-        FileChannel[] channels = dataChannels;
-        dataChannels = null;
-        if (channels == null) {
-            return;
-        }
-        for (FileChannel c : channels) {
-            try {
-                c.close();
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot close journal file in " + dir, e);
-            }
-        }
+        files.retire();
     }
 
     static void forcePath(Path p) throws IOException {
-        try (FileChannel c = FileChannel.open(p, StandardOpenOption.READ)) {
-            c.force(true);
-        }
+        SegmentFiles.forcePath(p);
     }
 
     @Override
