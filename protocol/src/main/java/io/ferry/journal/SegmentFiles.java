@@ -6,12 +6,15 @@ import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 /**
  * The files of one journal segment as the file system sees them, shared by the agent's write
@@ -112,6 +115,40 @@ public final class SegmentFiles {
                 c.close();
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot close journal file in " + dir, e);
+            }
+        }
+    }
+
+    private static final String RELEASED_PREFIX = "released-";
+
+    /**
+     * Deletes a released segment's directory. It is renamed first (an atomic step), so a crash in
+     * the middle never leaves a half-deleted segment that recovery would take for a gap in the
+     * seqs; {@link #deleteReleasedLeftovers} finishes such a delete on the next open.
+     */
+    public static void deleteReleased(Path segmentDir) throws IOException {
+        Path tombstone = segmentDir.resolveSibling(RELEASED_PREFIX + segmentDir.getFileName());
+        Files.move(segmentDir, tombstone, StandardCopyOption.ATOMIC_MOVE);
+        deleteRecursively(tombstone);
+    }
+
+    /** Deletes the segments whose release a crash cut short. Call on open, before listing segments. */
+    public static void deleteReleasedLeftovers(Path journalDir) throws IOException {
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(journalDir, RELEASED_PREFIX + "*")) {
+            for (Path p : entries) {
+                deleteRecursively(p);
+            }
+        }
+    }
+
+    /** Deletes {@code root} and everything below it; nothing if it does not exist. */
+    public static void deleteRecursively(Path root) throws IOException {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(root)) {
+            for (Path p : (Iterable<Path>) paths.sorted(Comparator.reverseOrder())::iterator) {
+                Files.deleteIfExists(p);
             }
         }
     }

@@ -1,5 +1,7 @@
 package io.ferry.agent.journal;
 
+import io.ferry.journal.SegmentFiles;
+
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -460,7 +462,7 @@ public final class ChronicleJournal implements Journal {
                 segment.retireSync();
             }
             try {
-                deleteRecursively(segment.dir);
+                SegmentFiles.deleteReleased(segment.dir);
             } catch (IOException e) {
                 throw new JournalException("journal of group " + group + ": cannot delete released segment "
                         + segment.dir + ": " + e, e);
@@ -549,6 +551,7 @@ public final class ChronicleJournal implements Journal {
     // ---- recovery ----
 
     private void recover() throws IOException {
+        SegmentFiles.deleteReleasedLeftovers(dir);
         List<Segment> found = new ArrayList<>();
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
             for (Path p : entries) {
@@ -661,17 +664,6 @@ public final class ChronicleJournal implements Journal {
             if (currentQueue != null) {
                 currentQueue.close();
                 currentQueue = null;
-            }
-        }
-    }
-
-    private static void deleteRecursively(Path root) throws IOException {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> paths = Files.walk(root)) {
-            for (Path p : (Iterable<Path>) paths.sorted(Comparator.reverseOrder())::iterator) {
-                Files.deleteIfExists(p);
             }
         }
     }

@@ -1,5 +1,7 @@
 package io.ferry.receiver.journal;
 
+import io.ferry.journal.SegmentFiles;
+
 import io.netty.buffer.ByteBuf;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -397,7 +399,7 @@ public final class DeltaJournal implements AutoCloseable {
                 segment.retireSync();
             }
             try {
-                deleteRecursively(segment.dir);
+                SegmentFiles.deleteReleased(segment.dir);
             } catch (IOException e) {
                 throw new JournalException("journal of group " + group + ": cannot delete released segment "
                         + segment.dir + ": " + e, e);
@@ -481,6 +483,7 @@ public final class DeltaJournal implements AutoCloseable {
     // ---- recovery ----
 
     private void recover() throws IOException {
+        SegmentFiles.deleteReleasedLeftovers(dir);
         List<JournalSegment> found = new ArrayList<>();
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
             for (Path p : entries) {
@@ -540,7 +543,7 @@ public final class DeltaJournal implements AutoCloseable {
                 break;
             }
             queue.close();
-            deleteRecursively(last.dir);
+            SegmentFiles.deleteRecursively(last.dir);
             JournalSegment.forcePath(dir);
             found.remove(found.size() - 1);
             recoveredLastSeq = last.firstSeq - 1;
@@ -615,17 +618,6 @@ public final class DeltaJournal implements AutoCloseable {
             if (currentQueue != null) {
                 currentQueue.close();
                 currentQueue = null;
-            }
-        }
-    }
-
-    private static void deleteRecursively(Path root) throws IOException {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> paths = Files.walk(root)) {
-            for (Path p : (Iterable<Path>) paths.sorted(Comparator.reverseOrder())::iterator) {
-                Files.deleteIfExists(p);
             }
         }
     }

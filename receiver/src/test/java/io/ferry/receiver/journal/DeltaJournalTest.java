@@ -135,6 +135,30 @@ class DeltaJournalTest {
     }
 
     @Test
+    void shouldFinishAReleaseThatACrashCutShortInsteadOfSeeingAGap() throws IOException {
+        Path oldest;
+        try (DeltaJournal journal = DeltaJournal.open(dir, "g", SMALL)) {
+            appendRecords(journal, 20);
+            try (Stream<Path> entries = Files.list(dir)) {
+                oldest = entries.filter(p -> p.getFileName().toString().startsWith("seg-")).sorted().findFirst()
+                        .orElseThrow();
+            }
+        }
+        // A crash during release: the segment was renamed aside and only part of it deleted.
+        Path tombstone = oldest.resolveSibling("released-" + oldest.getFileName());
+        Files.move(oldest, tombstone);
+        try (Stream<Path> files = Files.list(tombstone)) {
+            Files.delete(files.filter(Files::isRegularFile).findFirst().orElseThrow());
+        }
+
+        try (DeltaJournal reopened = DeltaJournal.open(dir, "g", SMALL)) {
+            assertThat(reopened.lastSeq()).isEqualTo(80);
+            assertThat(reopened.firstSeq()).isGreaterThan(1);
+            assertThat(tombstone).doesNotExist();
+        }
+    }
+
+    @Test
     void shouldRefuseAJournalOfAnotherGroupOrOneOpenAlready() {
         try (DeltaJournal journal = DeltaJournal.open(dir, "g", SMALL)) {
             assertThat(journal.group()).isEqualTo("g");
