@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.LongSupplier;
 import java.util.function.LongUnaryOperator;
@@ -51,6 +52,18 @@ public final class Applier implements AutoCloseable {
         void persistApplied(long appliedSeq, long appliedCaptureNanos) throws IOException;
     }
 
+    /**
+     * Sees each validated delta before any of it is written to the replicas (the undo log
+     * records the old bytes, a drill preserves them); an exception stops applying before the
+     * delta touches a replica.
+     */
+    @FunctionalInterface
+    public interface BeforeWrite {
+        BeforeWrite NONE = (delta, replicas) -> { };
+
+        void beforeWrite(Delta delta, VolumeFile[] replicas) throws IOException;
+    }
+
     /** Tuning of the applier. */
     public record Options(int maxDeltaBytes, long maxBatchBytes) {
         public static final int DEFAULT_MAX_DELTA_BYTES = 256 << 20;
@@ -75,6 +88,9 @@ public final class Applier implements AutoCloseable {
     private final Progress progress;
     private final LongUnaryOperator releasableUpTo;
     private final Options options;
+    private final BeforeWrite beforeWrite;
+    /** Held by the applier thread for each batch; {@link #pause} holds it to stop applying between batches. */
+    private final ReentrantLock batchLock = new ReentrantLock();
     private final Thread thread;
     private final Object appliedMonitor = new Object();
 
@@ -98,6 +114,15 @@ public final class Applier implements AutoCloseable {
      */
     public Applier(DeltaJournal journal, long appliedSeq, long appliedCaptureNanos, LongSupplier durableSeq,
             Supplier<VolumeFile[]> replicas, Progress progress, LongUnaryOperator releasableUpTo, Options options) {
+        this(journal, appliedSeq, appliedCaptureNanos, durableSeq, replicas, progress, releasableUpTo,
+                BeforeWrite.NONE, options);
+    }
+
+    /** As above, calling {@code beforeWrite} with every delta before it is written. */
+    public Applier(DeltaJournal journal, long appliedSeq, long appliedCaptureNanos, LongSupplier durableSeq,
+            Supplier<VolumeFile[]> replicas, Progress progress, LongUnaryOperator releasableUpTo,
+            BeforeWrite beforeWrite, Options options) {
+        this.beforeWrite = Objects.requireNonNull(beforeWrite, "beforeWrite");
         this.journal = Objects.requireNonNull(journal, "journal");
         this.group = journal.group();
         this.appliedSeq = appliedSeq;
@@ -157,10 +182,34 @@ public final class Applier implements AutoCloseable {
         }
     }
 
+    /**
+     * Stops applying after the batch in progress (the replicas then hold exactly
+     * {@link #appliedSeq()}) until the returned handle is closed; for a rollback or a drill's
+     * setup. Not reentrant across threads: close it on the thread that paused.
+     */
+    public Pause pause() {
+        batchLock.lock();
+        return batchLock::unlock;
+    }
+
+    /** An applier held between batches; {@link #close} lets it go on. */
+    @FunctionalInterface
+    public interface Pause extends AutoCloseable {
+        @Override
+        void close();
+    }
+
     private void run() {
         try {
             while (running) {
-                if (!applyBatch()) {
+                boolean applied;
+                batchLock.lock();
+                try {
+                    applied = applyBatch();
+                } finally {
+                    batchLock.unlock();
+                }
+                if (!applied) {
                     LockSupport.parkNanos(this, IDLE_PARK_NANOS);
                 }
             }
@@ -267,6 +316,12 @@ public final class Applier implements AutoCloseable {
                         + ") lies outside the group's " + volumes.length + " attached replica(s); nothing of it was"
                         + " applied", null);
             }
+        }
+        try {
+            beforeWrite.beforeWrite(delta, volumes);
+        } catch (IOException e) {
+            throw new ApplyException("group " + group + ": cannot record the old contents of delta " + first + ".."
+                    + last + " before writing it: " + e + "; nothing of it was applied", e);
         }
         ByteBuffer data = extents == 0 ? null : delta.data();
         int i = 0;

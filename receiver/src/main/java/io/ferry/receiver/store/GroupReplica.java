@@ -4,6 +4,9 @@ import io.ferry.config.Names;
 import io.ferry.receiver.apply.Applier;
 import io.ferry.receiver.journal.DeltaJournal;
 import io.ferry.receiver.journal.JournalWriter;
+import io.ferry.receiver.undo.UndoLog;
+import io.ferry.delta.Delta;
+import java.nio.ByteBuffer;
 import io.ferry.time.EpochNanoClock;
 import io.ferry.volume.VolumeFile;
 import io.ferry.wire.VolumeInfo;
@@ -19,6 +22,8 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.function.LongConsumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One consistency group at the DR site: its journal, its replica images and the thread that
@@ -48,24 +53,41 @@ public final class GroupReplica implements AutoCloseable {
 
     /** Tuning of a group; {@link #defaults()} for the daemon. */
     public record Options(DeltaJournal.Options journal, long journalBatchBytes, Applier.Options apply,
-            JournalRetention retention) {
+            JournalRetention retention, UndoLog.Options undo, long undoMaxBytes) {
         public static final long DEFAULT_JOURNAL_BATCH_BYTES = 16L << 20;
+        public static final long DEFAULT_UNDO_MAX_BYTES = 64L << 30;
 
         public Options {
             Objects.requireNonNull(journal, "journal");
             Objects.requireNonNull(apply, "apply");
             Objects.requireNonNull(retention, "retention");
+            Objects.requireNonNull(undo, "undo");
             if (journalBatchBytes <= 0) {
                 throw new IllegalArgumentException("journalBatchBytes must be > 0, got " + journalBatchBytes);
             }
+            if (undoMaxBytes <= 0) {
+                throw new IllegalArgumentException("undoMaxBytes must be > 0, got " + undoMaxBytes);
+            }
+        }
+
+        /** Default undo log settings. */
+        public Options(DeltaJournal.Options journal, long journalBatchBytes, Applier.Options apply,
+                JournalRetention retention) {
+            this(journal, journalBatchBytes, apply, retention, UndoLog.Options.defaults(), DEFAULT_UNDO_MAX_BYTES);
         }
 
         public static Options defaults() {
             return new Options(DeltaJournal.Options.defaults(), DEFAULT_JOURNAL_BATCH_BYTES, Applier.Options.defaults(),
                     JournalRetention.RELEASE_APPLIED);
         }
+
+        /** These options with the undo log bounded to {@code maxBytes}. */
+        public Options withUndoMaxBytes(long maxBytes) {
+            return new Options(journal, journalBatchBytes, apply, retention, undo, maxBytes);
+        }
     }
 
+    private static final Logger LOG = LoggerFactory.getLogger(GroupReplica.class);
     private static final VolumeFile[] NO_REPLICAS = new VolumeFile[0];
 
     private final Path dataDir;
@@ -75,14 +97,21 @@ public final class GroupReplica implements AutoCloseable {
     private final JournalWriter writer;
     private final Applier applier;
     private final RecoveryPoints points;
+    private final UndoLog undo;
+    private final long undoMaxBytes;
     private final Object attachLock = new Object();
 
     private volatile VolumeFile[] replicas;
     private volatile boolean closed;
+    /** Sees every delta after the undo log, before the replicas: a running drill preserves what is overwritten. */
+    private volatile Applier.BeforeWrite drillHook = Applier.BeforeWrite.NONE;
+    private boolean undoOverBound;
 
     private GroupReplica(Path dataDir, String group, GroupState state, DeltaJournal journal, VolumeFile[] replicas,
-            Options options, RecoveryPoints points) {
+            Options options, RecoveryPoints points, UndoLog undo) {
         this.dataDir = dataDir;
+        this.undo = undo;
+        this.undoMaxBytes = options.undoMaxBytes();
         this.points = points;
         this.group = group;
         this.state = state;
@@ -92,8 +121,10 @@ public final class GroupReplica implements AutoCloseable {
                 () -> this.replicas, (appliedSeq, appliedCaptureNanos) -> {
                     state.setApplied(appliedSeq, appliedCaptureNanos);
                     points.onApplied(appliedSeq);
+                    trimUndo();
                 },
-                applied -> Math.min(applied, options.retention().releasableUpTo(applied)), options.apply());
+                applied -> Math.min(applied, options.retention().releasableUpTo(applied)), this::beforeWrite,
+                options.apply());
         this.writer = new JournalWriter(journal, options.journalBatchBytes(), applier::wake);
     }
 
@@ -124,14 +155,16 @@ public final class GroupReplica implements AutoCloseable {
         GroupState state = GroupState.loadOrCreate(groupDir, group, clock.epochNanos());
         DeltaJournal journal = DeltaJournal.open(groupDir.resolve("journal"), group, options.journal());
         List<VolumeFile> opened = new ArrayList<>();
+        UndoLog undo = null;
         try {
-            if (journal.lastSeq() < state.appliedSeq()) {
+            boolean promoted = state.promotedEpochNanos() != 0; // replicas at the promoted seq, journal beyond it
+            if (!promoted && journal.lastSeq() < state.appliedSeq()) {
                 throw new IOException("group " + group + ": the journal in " + journal.directory() + " ends at seq "
                         + journal.lastSeq() + " but the replicas are applied up to seq " + state.appliedSeq()
                         + "; the journal was lost or replaced. Move the group's directories aside and let the group"
                         + " resync.");
             }
-            if (journal.firstSeq() > state.appliedSeq() + 1) {
+            if (!promoted && journal.firstSeq() > state.appliedSeq() + 1) {
                 throw new IOException("group " + group + ": the journal in " + journal.directory() + " starts at seq "
                         + journal.firstSeq() + " but the replicas are applied only up to seq " + state.appliedSeq()
                         + "; the seqs between were lost. Move the group's directories aside and let the group resync.");
@@ -145,14 +178,33 @@ public final class GroupReplica implements AutoCloseable {
                 opened.add(VolumeFile.openOrCreate(path, volume.sizeBytes()));
             }
             RecoveryPoints recoveryPoints = RecoveryPoints.open(groupDir, group, points, clock, state.appliedSeq());
-            GroupReplica replica = new GroupReplica(dataDir, group, state, journal,
-                    opened.toArray(new VolumeFile[0]), options, recoveryPoints);
+            undo = UndoLog.open(groupDir.resolve("undo"), group, state.appliedSeq(), options.undo());
+            int dropped = recoveryPoints.pruneBefore(undo.baseSeq());
+            if (dropped > 0) {
+                LOG.warn("group {}: {} recovery point(s) before seq {} are dropped: the undo log no longer reaches"
+                        + " them", group, dropped, undo.baseSeq());
+            }
+            VolumeFile[] files = opened.toArray(new VolumeFile[0]);
+            if (state.promotingToSeq() >= 0 && state.promotedEpochNanos() == 0) {
+                finishInterruptedPromote(group, state, undo, files, clock.epochNanos());
+            }
+            GroupReplica replica = new GroupReplica(dataDir, group, state, journal, files, options, recoveryPoints,
+                    undo);
             replica.writer.start();
-            replica.applier.start();
+            if (!replica.isPromoted()) {
+                replica.applier.start(); // a promoted replica is the primary now: nothing is applied to it
+            }
             return replica;
         } catch (IOException | RuntimeException e) {
             for (VolumeFile file : opened) {
                 closeQuietly(file);
+            }
+            if (undo != null) {
+                try {
+                    undo.close();
+                } catch (IOException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
             }
             try {
                 journal.close();
@@ -304,26 +356,172 @@ public final class GroupReplica implements AutoCloseable {
      */
     public long markPromoted(long nowEpochNanos) throws IOException {
         synchronized (attachLock) {
-            if (closed) {
-                throw new IllegalStateException("group " + group + " is closed");
+            return promoteTo(appliedSeq(), nowEpochNanos);
+        }
+    }
+
+    /** Applier thread: the old bytes go to the undo log (synced), then to a running drill. */
+    private void beforeWrite(Delta delta, VolumeFile[] volumes) throws IOException {
+        undo.capture(delta, volumes);
+        drillHook.beforeWrite(delta, volumes);
+    }
+
+    /**
+     * Applier thread, after each applied batch: drops undo segments older than the oldest
+     * retained point, then, while the log is over its byte bound, the oldest segments and the
+     * points they held (logged once per episode: the point-in-time window shrinks, replication
+     * goes on).
+     */
+    private void trimUndo() throws IOException {
+        long oldest = points.oldestSeq();
+        if (oldest >= 0) {
+            undo.release(oldest);
+        }
+        boolean over = false;
+        while (undo.bytesOnDisk() > undoMaxBytes && undo.releaseOldest()) {
+            over = true;
+        }
+        if (over) {
+            int dropped = points.pruneBefore(undo.baseSeq());
+            if (!undoOverBound) {
+                LOG.warn("group {}: the undo log reached its bound of {} bytes; the oldest recoverable seq is now {}"
+                        + " ({} point(s) dropped). Raise undo.maxBytes or shorten retention.", group, undoMaxBytes,
+                        undo.baseSeq(), dropped);
             }
-            if (isPromoted()) {
-                throw new IllegalStateException("group " + group + " is already promoted");
+        } else if (undoOverBound && undo.bytesOnDisk() <= undoMaxBytes / 2) {
+            LOG.info("group {}: the undo log is back under half its bound ({} bytes)", group, undo.bytesOnDisk());
+        }
+        undoOverBound = over || (undoOverBound && undo.bytesOnDisk() > undoMaxBytes / 2);
+    }
+
+    private static void finishInterruptedPromote(String group, GroupState state, UndoLog undo, VolumeFile[] files,
+            long nowEpochNanos) throws IOException {
+        long seq = state.promotingToSeq();
+        LOG.warn("group {}: a promote to seq {} was interrupted; finishing the rollback before anything else", group,
+                seq);
+        undo.rollback(seq, rollbackTarget(files));
+        for (VolumeFile file : files) {
+            file.force();
+        }
+        long generation = state.promote(nowEpochNanos, seq);
+        LOG.warn("group {}: promote to seq {} finished after the restart (generation {})", group, seq, generation);
+    }
+
+    /** Writes pre-images back to the replicas. */
+    static UndoLog.Target rollbackTarget(VolumeFile[] files) {
+        return new UndoLog.Target() {
+            @Override
+            public void write(int volume, long offset, ByteBuffer data) throws IOException {
+                files[volume].write(offset, data);
             }
-            String failure = failure();
-            if (failure != null) {
-                throw new IllegalStateException("group " + group + " has failed: " + failure);
+
+            @Override
+            public void zero(int volume, long offset, long length) throws IOException {
+                files[volume].zero(offset, length);
             }
-            long durable = durableSeq();
+        };
+    }
+
+    /** Work done while the applier is held between batches. */
+    @FunctionalInterface
+    public interface PausedAction {
+        void run() throws IOException;
+    }
+
+    /**
+     * Runs {@code action} while the applier is held between batches: the replicas hold exactly
+     * {@link #appliedSeq()} throughout (the way to read them, or set up a drill, at a point).
+     */
+    public void whilePaused(PausedAction action) throws IOException {
+        try (Applier.Pause paused = applier.pause()) {
+            action.run();
+        }
+    }
+
+    /**
+     * Writes to {@code target} the old contents of everything the replicas changed after
+     * {@code seq}, newest first: a target that held the replicas' applied state ends at the state
+     * of {@code seq}. Pauses the applier meanwhile.
+     *
+     * @throws IllegalArgumentException if {@code seq} is before {@link #oldestRecoverableSeq()} or after the applied seq
+     */
+    public void rollback(long seq, UndoLog.Target target) throws IOException {
+        whilePaused(() -> {
+            if (seq < undo.baseSeq() || seq > applier.appliedSeq()) {
+                throw new IllegalArgumentException("group " + group + ": seq " + seq + " is outside the recoverable"
+                        + " range " + undo.baseSeq() + ".." + applier.appliedSeq());
+            }
+            undo.rollback(seq, target);
+        });
+    }
+
+    /** The oldest seq the replicas can be rolled back to (promote or drill at a point). */
+    public long oldestRecoverableSeq() {
+        return undo.baseSeq();
+    }
+
+    /** Bytes the undo log holds on disk. */
+    public long undoBytes() {
+        return undo.bytesOnDisk();
+    }
+
+    /** The bound on {@link #undoBytes()} (undo.maxBytes). */
+    public long undoMaxBytes() {
+        return undoMaxBytes;
+    }
+
+    /**
+     * Promotes the group at {@code seq}, at most the applied seq: rolls the replicas back through
+     * the undo log when {@code seq} is earlier, syncs them, and persists the promoted state with a
+     * new generation id. The intent is persisted before the rollback starts, so a crash during it
+     * ends, on restart, with the rollback finished and the group promoted (never half). The caller
+     * has stopped the appends and waited until everything durable is applied.
+     *
+     * @return the new generation id
+     * @throws IllegalArgumentException if {@code seq} is after the applied seq or before {@link #oldestRecoverableSeq()}
+     * @throws IllegalStateException if already promoted, failed, closed, or not quiescent
+     */
+    public long promoteTo(long seq, long nowEpochNanos) throws IOException {
+        synchronized (attachLock) {
+            checkPromotable();
             long applied = appliedSeq();
-            if (applied != durable || receivedSeq() != durable) {
-                throw new IllegalStateException("group " + group + " is not quiescent: received seq " + receivedSeq()
-                        + ", durable seq " + durable + ", applied seq " + applied);
+            if (seq > applied) {
+                throw new IllegalArgumentException("group " + group + ": seq " + seq + " is not applied yet (applied "
+                        + applied + ")");
+            }
+            if (seq < applied) {
+                if (seq < undo.baseSeq()) {
+                    throw new IllegalArgumentException("group " + group + ": seq " + seq + " is before the oldest"
+                            + " recoverable seq " + undo.baseSeq());
+                }
+                state.setPromotingTo(seq);
+                rollback(seq, rollbackTarget(replicas));
             }
             for (VolumeFile file : replicas) {
                 file.force();
             }
-            return state.promote(nowEpochNanos);
+            long generation = state.promote(nowEpochNanos, seq);
+            applier.close(); // idle (fenced and applied); nothing may be applied to the promoted replicas
+            return generation;
+        }
+    }
+
+    private void checkPromotable() {
+        if (closed) {
+            throw new IllegalStateException("group " + group + " is closed");
+        }
+        if (isPromoted()) {
+            throw new IllegalStateException("group " + group + " is already promoted");
+        }
+        String failure = failure();
+        if (failure != null) {
+            throw new IllegalStateException("group " + group + " has failed: " + failure);
+        }
+        long durable = durableSeq();
+        long applied = appliedSeq();
+        if (applied != durable || receivedSeq() != durable) {
+            throw new IllegalStateException("group " + group + " is not quiescent: received seq " + receivedSeq()
+                    + ", durable seq " + durable + ", applied seq " + applied);
         }
     }
 
@@ -337,9 +535,12 @@ public final class GroupReplica implements AutoCloseable {
         return writer.durableSeq();
     }
 
-    /** Highest seq applied to the replicas and synced there; always a delta boundary. */
+    /**
+     * Highest seq applied to the replicas and synced there; always a delta boundary. Once promoted,
+     * the seq the replicas were promoted at (earlier than the durable seq after a rollback).
+     */
     public long appliedSeq() {
-        return applier.appliedSeq();
+        return isPromoted() ? state.appliedSeq() : applier.appliedSeq();
     }
 
     /** Capture time of the last write of the last durable delta (0 for an empty group). */
@@ -473,6 +674,12 @@ public final class GroupReplica implements AutoCloseable {
             journal.close();
         } catch (RuntimeException e) {
             failure = failure == null ? e : failure;
+        }
+        try {
+            undo.close();
+        } catch (IOException | RuntimeException e) {
+            failure = failure == null ? new IllegalStateException("group " + group + ": cannot close the undo log: " + e,
+                    e) : failure;
         }
         for (VolumeFile file : replicas) {
             try {

@@ -41,6 +41,8 @@ final class GroupState {
     private List<VolumeInfo> volumes;
     private long appliedSeq;
     private long appliedCaptureNanos;
+    /** The seq a promote to an earlier point rolls back to, persisted before the rollback starts; -1 when none. */
+    private long promotingToSeq = -1;
 
     private GroupState(Path file, String group, long generationId, long createdEpochNanos, List<VolumeInfo> volumes,
             long appliedSeq, long appliedCaptureNanos, long promotedEpochNanos) {
@@ -94,9 +96,11 @@ final class GroupState {
             for (JsonNode v : required(root, "volumes", file)) {
                 volumes.add(new VolumeInfo(required(v, "name", file).asText(), required(v, "sizeBytes", file).asLong()));
             }
-            return new GroupState(file, group, required(root, "generationId", file).asLong(),
+            GroupState state = new GroupState(file, group, required(root, "generationId", file).asLong(),
                     root.path("createdEpochNanos").asLong(), volumes, required(root, "appliedSeq", file).asLong(),
                     root.path("appliedCaptureNanos").asLong(), root.path("promotedEpochNanos").asLong());
+            state.promotingToSeq = root.path("promotingToSeq").asLong(-1);
+            return state;
         } catch (JacksonException | IllegalArgumentException e) {
             throw new IOException("group state " + file + " is not readable (" + e.getMessage()
                     + "); restore it or move the group's directory aside to start the group over", e);
@@ -128,21 +132,57 @@ final class GroupState {
      * @return the new generation id
      */
     synchronized long promote(long nowEpochNanos) throws IOException {
+        return promote(nowEpochNanos, appliedSeq);
+    }
+
+    /**
+     * As {@link #promote(long)}, the replicas now holding the state at {@code seq} (a rollback to
+     * an earlier point): the applied seq becomes {@code seq} and the promote intent is cleared, in
+     * the same atomic write.
+     */
+    synchronized long promote(long nowEpochNanos, long seq) throws IOException {
         long oldGeneration = generationId;
+        long oldApplied = appliedSeq;
+        long oldPromoting = promotingToSeq;
         long newGeneration;
         do {
             newGeneration = newGenerationId();
         } while (newGeneration == oldGeneration);
         generationId = newGeneration;
         promotedEpochNanos = Math.max(1, nowEpochNanos);
+        appliedSeq = seq;
+        promotingToSeq = -1;
         try {
             persist();
         } catch (IOException e) {
             generationId = oldGeneration;
             promotedEpochNanos = 0;
+            appliedSeq = oldApplied;
+            promotingToSeq = oldPromoting;
             throw e;
         }
         return newGeneration;
+    }
+
+    /**
+     * Persists the intent to promote by rolling back to {@code seq}, before the rollback starts:
+     * a receiver that dies during the rollback finishes it on restart instead of exporting a
+     * half-rolled-back replica or taking deltas onto it.
+     */
+    synchronized void setPromotingTo(long seq) throws IOException {
+        long old = promotingToSeq;
+        promotingToSeq = seq;
+        try {
+            persist();
+        } catch (IOException e) {
+            promotingToSeq = old;
+            throw e;
+        }
+    }
+
+    /** The seq an interrupted promote rolls back to, or -1. */
+    synchronized long promotingToSeq() {
+        return promotingToSeq;
     }
 
     synchronized List<VolumeInfo> volumes() {
@@ -197,6 +237,9 @@ final class GroupState {
         root.put("appliedCaptureNanos", appliedCaptureNanos);
         if (promotedEpochNanos != 0) {
             root.put("promotedEpochNanos", promotedEpochNanos);
+        }
+        if (promotingToSeq >= 0) {
+            root.put("promotingToSeq", promotingToSeq);
         }
         writeAtomically(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(root));
     }

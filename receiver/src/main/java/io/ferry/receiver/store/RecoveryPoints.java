@@ -120,6 +120,36 @@ public final class RecoveryPoints {
         snapshot = List.copyOf(points);
     }
 
+    /** The retained point {@code id}, or null. Any thread. */
+    public Point find(String id) {
+        for (Point p : snapshot) {
+            if (p.id().equals(id)) {
+                return p;
+            }
+        }
+        return null;
+    }
+
+    /** The seq of the oldest retained point, or -1 when there is none. Any thread. */
+    public long oldestSeq() {
+        List<Point> points = snapshot;
+        return points.isEmpty() ? -1 : points.get(0).seq();
+    }
+
+    /**
+     * Drops the points before {@code seq}: the undo log can no longer roll back to them (it was
+     * cut to stay within its byte bound, or it started over). Returns how many were dropped.
+     */
+    public synchronized int pruneBefore(long seq) {
+        int before = points.size();
+        points.removeIf(p -> p.seq() < seq);
+        int dropped = before - points.size();
+        if (dropped > 0) {
+            publish();
+        }
+        return dropped;
+    }
+
     /** The retained points, oldest first. Any thread. */
     public List<Point> list() {
         return snapshot;

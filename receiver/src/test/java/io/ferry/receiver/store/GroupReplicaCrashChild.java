@@ -13,7 +13,8 @@ import java.util.concurrent.locks.LockSupport;
  */
 public final class GroupReplicaCrashChild {
     static final GroupReplica.Options OPTIONS = new GroupReplica.Options(new DeltaJournal.Options(16 << 10),
-            1 << 20, Applier.Options.defaults(), JournalRetention.RELEASE_APPLIED);
+            1 << 20, Applier.Options.defaults(), JournalRetention.RELEASE_APPLIED,
+            new io.ferry.receiver.undo.UndoLog.Options(64 << 10, 16 << 10), GroupReplica.Options.DEFAULT_UNDO_MAX_BYTES);
     private static final long MAX_QUEUED_BYTES = 2 << 20;
 
     private GroupReplicaCrashChild() {

@@ -45,6 +45,10 @@ class GroupReplicaCrashTest {
             assertThat(replica.awaitApplied(durable, WAIT)).isTrue();
             assertThat(replica.failure()).isNull();
             assertReplicasAt(replica, durable);
+            long oldest = replica.oldestRecoverableSeq();
+            assertThat(oldest).as("the undo log reaches back over the deltas replayed after the kill")
+                    .isLessThan(durable);
+            UndoRollbackTest.assertImagesAt(UndoRollbackTest.imagesAt(replica, oldest), oldest);
 
             replica.attachVolumes(DeltaWorkload.VOLUMES);
             DeltaWorkload workload = new DeltaWorkload();
