@@ -14,6 +14,8 @@ import io.ferry.receiver.session.GroupTarget;
 import io.ferry.receiver.session.ReplicationServer;
 import io.ferry.receiver.session.SessionSettings;
 import io.ferry.receiver.store.GroupReplica;
+import io.ferry.receiver.drill.DrillVolume;
+import io.ferry.journal.SegmentFiles;
 import io.ferry.receiver.store.RecoveryPoints;
 import io.ferry.time.EpochNanoClock;
 import io.ferry.tls.TlsContexts;
@@ -97,10 +99,16 @@ public final class ReceiverNode implements AutoCloseable {
         String token = ApiToken.loadOrCreate(config.dataDir());
         SslContext sslContext = TlsContexts.server(config.tls());
 
+        Path drills = config.dataDir().resolve(DRILLS_DIR);
+        if (Files.exists(drills)) {
+            LOG.warn("deleting drill scratch space left by a receiver that stopped during a drill ({}); drills do not"
+                    + " survive a restart, start them again", drills);
+            SegmentFiles.deleteRecursively(drills);
+        }
         for (AllowedAgent agent : config.agents()) {
             for (String group : agent.groups()) {
                 GroupReplica replica = GroupReplica.open(config.dataDir(), group, clock,
-                        GroupReplica.Options.defaults(),
+                        GroupReplica.Options.defaults().withUndoMaxBytes(config.undoMaxBytes()),
                         new RecoveryPoints.Policy(config.pointInterval(), config.retention()));
                 resources.add(replica);
                 replicas.put(group, replica);
@@ -122,9 +130,27 @@ public final class ReceiverNode implements AutoCloseable {
         resources.add(replication);
 
         api = ApiServer.start(config.apiListen().toSocketAddress(), token,
-                ReceiverApi.routes(config.id(), List.copyOf(links.values()), clock,
-                        (group, point) -> promote(group, clock),
-                        group -> replicas.get(group).points().list()));
+                ReceiverApi.routes(config.id(), List.copyOf(links.values()), clock, new ReceiverApi.Recovery() {
+                    @Override
+                    public Object promote(String group, String point) throws Exception {
+                        return ReceiverNode.this.promote(group, point, clock);
+                    }
+
+                    @Override
+                    public List<RecoveryPoints.Point> points(String group) {
+                        return replicas.get(group).points().list();
+                    }
+
+                    @Override
+                    public Object startDrill(String group, String point) throws Exception {
+                        return ReceiverNode.this.startDrill(group, point);
+                    }
+
+                    @Override
+                    public Object stopDrill(String group) throws Exception {
+                        return ReceiverNode.this.stopDrill(group);
+                    }
+                }));
         resources.add(api);
 
         if (config.nbdListen() != null) {
@@ -144,6 +170,9 @@ public final class ReceiverNode implements AutoCloseable {
     public record Export(String name, String uri) {
     }
 
+    static final String DRILLS_DIR = "drills";
+    static final String DRILL_SUFFIX = "-drill";
+
     /** How long a promote waits for the replica to apply everything durable. */
     static final Duration PROMOTE_APPLY_TIMEOUT = Duration.ofMinutes(10);
 
@@ -159,12 +188,27 @@ public final class ReceiverNode implements AutoCloseable {
      */
     public synchronized PromoteResult promote(String group, EpochNanoClock clock) throws IOException,
             InterruptedException {
+        return promote(group, ReceiverApi.LATEST, clock);
+    }
+
+    /**
+     * Promotes {@code group} at {@code pointId} (a retained recovery point, or "latest"): as
+     * {@link #promote(String, EpochNanoClock)}, then rolls the replicas back through the undo log
+     * to the point's seq when it is earlier than the applied one. A running drill is stopped
+     * first (its clones are discarded).
+     *
+     * @throws ApiException also 404 {@code unknown_point}, 409 {@code point_expired}
+     */
+    public synchronized PromoteResult promote(String group, String pointId, EpochNanoClock clock)
+            throws IOException, InterruptedException {
         long startNanos = System.nanoTime();
         GroupReplica replica = replicas.get(group);
         GroupLink link = links.get(group);
         if (replica == null || link == null) {
             throw ApiException.notFound("group \"" + group + "\" is not configured on this receiver");
         }
+        RecoveryPoints.Point point = ReceiverApi.LATEST.equals(pointId) || replica.isPromoted() ? null
+                : recoverablePoint(replica, pointId);
         if (replica.isPromoted()) {
             throw new ApiException(409, "already_promoted", "group " + group + " was already promoted (generation "
                     + replica.generationId() + "); its volumes are exported at " + exportsOf(replica));
@@ -200,13 +244,129 @@ public final class ReceiverNode implements AutoCloseable {
                             + replica.appliedSeq() + ")" + (failure != null ? ": " + failure
                             : " within " + PROMOTE_APPLY_TIMEOUT + "; the group stays fenced, retry the promote"));
         }
-        long generationId = replica.markPromoted(clock.epochNanos());
+        if (replica.drilling()) {
+            LOG.warn("group {}: stopping the running drill before the promote; its clones are discarded", group);
+            stopDrill(group);
+        }
+        long seq = point == null ? replica.appliedSeq() : point.seq();
+        long generationId;
+        try {
+            generationId = replica.promoteTo(seq, clock.epochNanos());
+        } catch (IllegalArgumentException e) {
+            throw new ApiException(409, "point_expired", "point " + pointId + " (seq " + seq + ") can no longer be"
+                    + " recovered: " + e.getMessage() + "; the group stays fenced, promote to a later point");
+        }
         List<Export> exported = exportVolumes(replica);
         long promoteMillis = (System.nanoTime() - startNanos) / 1_000_000;
-        LOG.warn("group {} promoted at seq {} in {} ms: new generation {}, exports {}", group, replica.appliedSeq(),
-                promoteMillis, generationId, exported);
-        return new PromoteResult(group, "promoted", ReceiverApi.LATEST, replica.appliedSeq(), generationId,
-                promoteMillis, exported);
+        LOG.warn("group {} promoted at point {} (seq {}) in {} ms: new generation {}, exports {}", group, pointId,
+                seq, promoteMillis, generationId, exported);
+        return new PromoteResult(group, "promoted", pointId, seq, generationId, promoteMillis, exported);
+    }
+
+    private static RecoveryPoints.Point recoverablePoint(GroupReplica replica, String pointId) {
+        RecoveryPoints.Point point = replica.points().find(pointId);
+        if (point == null) {
+            throw new ApiException(404, "unknown_point", "group " + replica.group() + " has no recovery point \""
+                    + pointId + "\"; GET /v1/groups/" + replica.group() + "/points lists them, or use \"latest\"");
+        }
+        if (point.seq() < replica.oldestRecoverableSeq()) {
+            throw new ApiException(409, "point_expired", "point " + pointId + " (seq " + point.seq() + ") is older"
+                    + " than the undo log reaches (seq " + replica.oldestRecoverableSeq() + ")");
+        }
+        return point;
+    }
+
+    /** What {@code POST /v1/groups/{g}/drill} answers. */
+    public record DrillResult(String group, String state, String point, long seq, long drillStartMillis,
+                              List<Export> exports) {
+    }
+
+    /** What {@code DELETE /v1/groups/{g}/drill} answers. */
+    public record DrillStopResult(String group, String state, long scratchBytesDiscarded) {
+    }
+
+    /** Export name of a volume's drill clone. */
+    public static String drillExportName(String volume) {
+        return volume + DRILL_SUFFIX;
+    }
+
+    /**
+     * Starts a drill of {@code group} at {@code pointId} (a retained point or "latest"): writable
+     * copy-on-write clones of its volumes at that point, exported on the NBD listener as
+     * {@code <volume>-drill}, while replication of the group goes on.
+     *
+     * @throws ApiException 404 unknown group or point, 409 {@code drill_running}, {@code promoted},
+     *         {@code group_failed}, {@code no_volumes}, {@code no_nbd_listener} or {@code point_expired}
+     */
+    public synchronized DrillResult startDrill(String group, String pointId) throws IOException {
+        long startNanos = System.nanoTime();
+        GroupReplica replica = replicas.get(group);
+        if (replica == null) {
+            throw ApiException.notFound("group \"" + group + "\" is not configured on this receiver");
+        }
+        if (replica.isPromoted()) {
+            throw new ApiException(409, "promoted", "group " + group + " is promoted; its volumes are exported"
+                    + " read-write already, a drill has nothing to test");
+        }
+        if (replica.drilling()) {
+            throw new ApiException(409, "drill_running", "group " + group + " has a drill running already (at seq "
+                    + replica.drillSeq() + "); stop it first with DELETE /v1/groups/" + group + "/drill");
+        }
+        if (replica.failure() != null) {
+            throw new ApiException(409, "group_failed", "group " + group + " has failed: " + replica.failure());
+        }
+        if (nbd == null) {
+            throw new ApiException(409, "no_nbd_listener", "receiver " + config.id() + " has no nbd.listen in"
+                    + " receiver.yaml, so drill clones could not be exported; set it and restart");
+        }
+        if (replica.volumes().isEmpty()) {
+            throw new ApiException(409, "no_volumes", "group " + group + " has never been replicated; there is"
+                    + " nothing to drill");
+        }
+        RecoveryPoints.Point point = ReceiverApi.LATEST.equals(pointId) ? null : recoverablePoint(replica, pointId);
+        long seq = point == null ? replica.appliedSeq() : point.seq();
+        List<DrillVolume> clones;
+        try {
+            clones = replica.startDrill(seq, config.dataDir().resolve(DRILLS_DIR).resolve(group));
+        } catch (IllegalArgumentException e) {
+            throw new ApiException(409, "point_expired", e.getMessage());
+        } catch (IllegalStateException e) {
+            throw new ApiException(409, "drill_refused", e.getMessage());
+        }
+        List<Export> exported = new ArrayList<>();
+        List<VolumeInfo> volumes = replica.volumes();
+        for (int v = 0; v < clones.size(); v++) {
+            String name = drillExportName(volumes.get(v).name());
+            exports.put(name, clones.get(v));
+            exported.add(new Export(name, exportUri(name)));
+        }
+        long millis = (System.nanoTime() - startNanos) / 1_000_000;
+        LOG.warn("group {}: drill started at point {} (seq {}) in {} ms; clones exported at {}; replication goes on",
+                group, pointId, seq, millis, exported);
+        return new DrillResult(group, "drill", pointId, seq, millis, exported);
+    }
+
+    /**
+     * Stops the drill of {@code group}: its exports go away, its clones and scratch space are
+     * discarded; the replicas were never written through them.
+     *
+     * @throws ApiException 404 unknown group, 409 {@code no_drill}
+     */
+    public synchronized DrillStopResult stopDrill(String group) throws IOException {
+        GroupReplica replica = replicas.get(group);
+        if (replica == null) {
+            throw ApiException.notFound("group \"" + group + "\" is not configured on this receiver");
+        }
+        if (!replica.drilling()) {
+            throw new ApiException(409, "no_drill", "group " + group + " has no drill running");
+        }
+        long scratch = replica.drillScratchBytes();
+        for (VolumeInfo volume : replica.volumes()) {
+            exports.remove(drillExportName(volume.name()));
+        }
+        replica.stopDrill();
+        LOG.warn("group {}: drill stopped; {} bytes of scratch space discarded", group, scratch);
+        return new DrillStopResult(group, replica.isPromoted() ? "promoted" : "replicating", scratch);
     }
 
     private List<Export> exportVolumes(GroupReplica replica) throws IOException {
@@ -375,6 +535,26 @@ public final class ReceiverNode implements AutoCloseable {
         @Override
         public void bookmark(long seq, String label) {
             replica.points().bookmark(seq, label);
+        }
+
+        @Override
+        public boolean drilling() {
+            return replica.drilling();
+        }
+
+        @Override
+        public long drillSeq() {
+            return replica.drillSeq();
+        }
+
+        @Override
+        public long oldestRecoverableSeq() {
+            return replica.oldestRecoverableSeq();
+        }
+
+        @Override
+        public long undoBytes() {
+            return replica.undoBytes();
         }
     }
 }

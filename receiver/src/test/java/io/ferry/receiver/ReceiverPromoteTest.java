@@ -195,9 +195,9 @@ class ReceiverPromoteTest {
         replicateThreeWrites().close();
         ApiClientException point = catchThrowableOfType(ApiClientException.class,
                 () -> api().post("/v1/groups/db/promote", Map.of("point", "p-17")));
-        assertThat(point.status()).isEqualTo(400);
-        assertThat(point.code()).isEqualTo("unsupported_point");
-        assertThat(point.getMessage()).contains("recovery points");
+        assertThat(point.status()).isEqualTo(404);
+        assertThat(point.code()).isEqualTo("unknown_point");
+        assertThat(point.getMessage()).contains("/v1/groups/db/points");
         assertThat(node.link("db").promoted()).isFalse();
 
         api().post("/v1/groups/db/promote", Map.of("point", "latest"));

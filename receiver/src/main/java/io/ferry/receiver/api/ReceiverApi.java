@@ -29,61 +29,87 @@ public final class ReceiverApi {
     private ReceiverApi() {
     }
 
-    /** Carries out {@code POST /v1/groups/{g}/promote}; throws {@link ApiException} to refuse. */
-    @FunctionalInterface
-    public interface Promoter {
-        /** Promotes {@code group} (known to exist) to {@code point} ("latest") and returns the reply body. */
+    /**
+     * What the recovery endpoints do: promote, the points list and drills. Each method gets a
+     * group known to exist and throws {@link ApiException} to refuse.
+     */
+    public interface Recovery {
+        /** {@code POST /v1/groups/{g}/promote}: {@code point} is a point id or "latest". */
         Object promote(String group, String point) throws Exception;
-    }
 
-    /** Lists the recovery points of a group for {@code GET /v1/groups/{g}/points}. */
-    @FunctionalInterface
-    public interface PointLister {
-        /** The retained points of {@code group} (known to exist), oldest first. */
+        /** {@code GET /v1/groups/{g}/points}: the retained points, oldest first. */
         List<RecoveryPoints.Point> points(String group);
+
+        /** {@code POST /v1/groups/{g}/drill}: {@code point} is a point id or "latest". */
+        Object startDrill(String group, String point) throws Exception;
+
+        /** {@code DELETE /v1/groups/{g}/drill}. */
+        Object stopDrill(String group) throws Exception;
     }
 
-    /** The routes for a receiver named {@code receiverId} with these groups (in config order), without promote. */
+    /** The routes for a receiver named {@code receiverId} with these groups (in config order), without recovery. */
     public static Routes routes(String receiverId, List<GroupLink> links, EpochNanoClock clock) {
-        return routes(receiverId, links, clock, (group, point) -> {
-            throw new ApiException(501, "not_supported", "this receiver does not promote groups");
+        return routes(receiverId, links, clock, new Recovery() {
+            @Override
+            public Object promote(String group, String point) {
+                throw notSupported();
+            }
+
+            @Override
+            public List<RecoveryPoints.Point> points(String group) {
+                return List.of();
+            }
+
+            @Override
+            public Object startDrill(String group, String point) {
+                throw notSupported();
+            }
+
+            @Override
+            public Object stopDrill(String group) {
+                throw notSupported();
+            }
+
+            private ApiException notSupported() {
+                return new ApiException(501, "not_supported", "this receiver does not promote or drill groups");
+            }
         });
     }
 
     /**
-     * The routes, with {@code POST /v1/groups/{g}/promote} (body {@code {"point": "latest"}}, a
-     * missing point meaning latest) handed to {@code promoter}.
+     * The routes, with {@code POST /v1/groups/{g}/promote} and {@code POST|DELETE
+     * /v1/groups/{g}/drill} (body {@code {"point": ID}}, a missing point meaning latest), and
+     * {@code GET /v1/groups/{g}/points} ({@code [{id, seq, time, kind, label}]}, time ISO-8601
+     * UTC), handed to {@code recovery}.
      */
-    public static Routes routes(String receiverId, List<GroupLink> links, EpochNanoClock clock, Promoter promoter) {
-        return routes(receiverId, links, clock, promoter, group -> List.of());
-    }
-
-    /**
-     * The routes, with promote and {@code GET /v1/groups/{g}/points} ({@code [{id, seq, time,
-     * kind, label}]}, time ISO-8601 UTC) answered from {@code points}.
-     */
-    public static Routes routes(String receiverId, List<GroupLink> links, EpochNanoClock clock, Promoter promoter,
-            PointLister points) {
+    public static Routes routes(String receiverId, List<GroupLink> links, EpochNanoClock clock, Recovery recovery) {
         List<GroupLink> groups = List.copyOf(links);
         return Routes.builder()
                 .get("/v1/groups/{g}/points", request -> ApiResponse.ok(
-                        pointsBody(points.points(find(groups, request.param("g")).group()))))
-                .post("/v1/groups/{g}/promote", request -> {
-                    GroupLink link = find(groups, request.param("g"));
-                    JsonNode point = request.body().path("point");
-                    String pointId = point.isMissingNode() || point.isNull() ? LATEST : point.asText();
-                    if (!LATEST.equals(pointId)) {
-                        throw new ApiException(400, "unsupported_point", "point \"" + pointId + "\" cannot be"
-                                + " promoted to: this receiver promotes only to \"latest\"; point-in-time promote"
-                                + " arrives with recovery points");
-                    }
-                    return ApiResponse.ok(promoter.promote(link.group(), LATEST));
-                })
+                        pointsBody(recovery.points(find(groups, request.param("g")).group()))))
+                .post("/v1/groups/{g}/promote", request -> ApiResponse.ok(recovery.promote(
+                        find(groups, request.param("g")).group(), pointOf(request.body()))))
+                .post("/v1/groups/{g}/drill", request -> ApiResponse.ok(recovery.startDrill(
+                        find(groups, request.param("g")).group(), pointOf(request.body()))))
+                .delete("/v1/groups/{g}/drill", request -> ApiResponse.ok(recovery.stopDrill(
+                        find(groups, request.param("g")).group())))
                 .get("/v1/status", request -> ApiResponse.ok(ReceiverStatus.of(receiverId, groups, clock)))
                 .get("/v1/groups/{g}", request -> ApiResponse.ok(
                         ReceiverStatus.group(find(groups, request.param("g")), clock.epochNanos())))
                 .metrics(() -> metrics(receiverId, groups, clock))
                 .build();
+    }
+
+    private static String pointOf(JsonNode body) {
+        JsonNode point = body == null ? null : body.path("point");
+        if (point == null || point.isMissingNode() || point.isNull()) {
+            return LATEST;
+        }
+        if (!point.isTextual() || point.asText().isEmpty()) {
+            throw ApiException.badRequest("\"point\" must be a recovery point id (see GET /v1/groups/{g}/points) or"
+                    + " \"latest\", got " + point);
+        }
+        return point.asText();
     }
 
     private static List<Map<String, Object>> pointsBody(List<RecoveryPoints.Point> points) {
@@ -129,12 +155,16 @@ public final class ReceiverApi {
         for (ReceiverStatus.Group group : status.groups()) {
             sample(out, "ferry_receiver_received_bytes_total", group, group.bytesReceived());
         }
+        gauge(out, status, "ferry_receiver_undo_bytes", "Bytes the undo log holds (point-in-time recovery)",
+                group -> group.undoBytes());
+        gauge(out, status, "ferry_receiver_oldest_recoverable_seq",
+                "Oldest seq a promote or drill can roll back to", group -> group.oldestRecoverableSeq());
         gauge(out, status, "ferry_receiver_connected", "1 while the owning agent has a session", group ->
                 group.connected() ? 1 : 0);
         header(out, "ferry_receiver_group_state", "gauge", "1 for the group's current state");
         for (ReceiverStatus.Group group : status.groups()) {
             for (String state : List.of(ReceiverStatus.SYNCING, ReceiverStatus.REPLICATING, ReceiverStatus.FAILED,
-                    ReceiverStatus.PROMOTED)) {
+                    ReceiverStatus.PROMOTED, ReceiverStatus.DRILL)) {
                 out.append("ferry_receiver_group_state{group=\"").append(group.name()).append("\",agent=\"")
                         .append(group.agent()).append("\",state=\"").append(state).append("\"} ")
                         .append(state.equals(group.state()) ? 1 : 0).append('\n');

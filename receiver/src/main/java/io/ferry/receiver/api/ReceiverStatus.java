@@ -19,7 +19,9 @@ import java.util.List;
  *       whether or not the agent is connected right now ({@code connected} tells).</li>
  * </ul>
  *   <li>{@code promoted}: promoted at this site (fenced: takes no deltas; its volumes are exported).</li>
- * ({@code drill} arrives with drills.)
+ *   <li>{@code drill}: replicating (as above) while a drill's clones are exported ({@code drillSeq}).</li>
+ * {@code oldestRecoverableSeq} and {@code undoBytes} tell how far back a promote or drill can go
+ * and what the undo log costs on disk.
  *
  * <p>{@code lagSeconds} is the receiver-side lag: the age of the oldest write that is durable
  * here but not yet applied to the replica, i.e. now minus its capture time on the agent; 0 when
@@ -33,6 +35,7 @@ public record ReceiverStatus(String id, List<Group> groups) {
     public static final String REPLICATING = "replicating";
     public static final String FAILED = "failed";
     public static final String PROMOTED = "promoted";
+    public static final String DRILL = "drill";
 
     /** One volume and its replica image. */
     public record Volume(String name, long sizeBytes, String replica) {
@@ -41,7 +44,7 @@ public record ReceiverStatus(String id, List<Group> groups) {
     /** One consistency group. */
     public record Group(String name, String agent, String state, long receivedSeq, long appliedSeq, long durableSeq,
                         double lagSeconds, boolean connected, long bytesReceived, String failure,
-                        List<Volume> volumes) {
+                        long oldestRecoverableSeq, long undoBytes, Long drillSeq, List<Volume> volumes) {
     }
 
     public ReceiverStatus {
@@ -80,6 +83,8 @@ public record ReceiverStatus(String id, List<Group> groups) {
             state = PROMOTED;
         } else if (failure != null) {
             state = FAILED;
+        } else if (target.drilling()) {
+            state = DRILL;
         } else if (!connected && receivedSeq == 0) {
             state = SYNCING;
         } else if (appliedSeq < durableSeq && appliedSeq < lastBoundaryBefore(link, durableSeq)) {
@@ -93,7 +98,8 @@ public record ReceiverStatus(String id, List<Group> groups) {
             volumes.add(new Volume(volume.name(), volume.sizeBytes(), target.replicaPath(volume.name()).toString()));
         }
         return new Group(link.group(), link.agentId(), state, receivedSeq, appliedSeq, durableSeq,
-                lagNanos / 1e9, connected, link.bytesReceived(), failure, volumes);
+                lagNanos / 1e9, connected, link.bytesReceived(), failure, target.oldestRecoverableSeq(),
+                target.undoBytes(), target.drilling() ? target.drillSeq() : null, volumes);
     }
 
     /**

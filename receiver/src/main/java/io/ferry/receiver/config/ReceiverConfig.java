@@ -27,14 +27,18 @@ import java.util.Objects;
  * @param tls the receiver's TLS identity and the CA its agents' certificates must chain to
  * @param retention how long recovery points are kept
  * @param pointInterval at most one automatic recovery point per interval
+ * @param undoMaxBytes bound on each group's undo log ({@code undo.maxBytes}); past it the oldest
+ *        points are dropped, replication goes on
  * @param agents the agents allowed to connect, each with the groups it owns, in file order
  */
 public record ReceiverConfig(String id, Path dataDir, HostPort listen, HostPort nbdListen, HostPort apiListen,
-                             TlsFiles tls, Duration retention, Duration pointInterval, List<AllowedAgent> agents) {
+                             TlsFiles tls, Duration retention, Duration pointInterval, long undoMaxBytes,
+                             List<AllowedAgent> agents) {
 
     public static final HostPort DEFAULT_API_LISTEN = new HostPort("127.0.0.1", 9401);
     public static final Duration DEFAULT_RETENTION = Duration.ofHours(1);
     public static final Duration DEFAULT_POINT_INTERVAL = Duration.ofSeconds(5);
+    public static final long DEFAULT_UNDO_MAX_BYTES = 64L << 30;
 
     private static final String SOURCE_FOR_TEXT = "receiver.yaml";
 
@@ -100,7 +104,7 @@ public record ReceiverConfig(String id, Path dataDir, HostPort listen, HostPort 
 
     private static ReceiverConfig parse(ConfigNode root, Path baseDir) {
         root.rejectUnknownKeys("id", "dataDir", "listen", "nbd", "api", "tls", "retention", "pointInterval",
-                "agents");
+                "undo", "agents");
         String id = root.requireName("id");
 
         Path dataDir = root.requirePath("dataDir", baseDir);
@@ -196,7 +200,18 @@ public record ReceiverConfig(String id, Path dataDir, HostPort listen, HostPort 
             }
             agents.add(new AllowedAgent(agentId, groups));
         }
-        return new ReceiverConfig(id, dataDir, listen, nbdListen, apiListen, tls, retention, pointInterval, agents);
+        long undoMaxBytes = DEFAULT_UNDO_MAX_BYTES;
+        ConfigNode undoNode = root.optionalChild("undo").orElse(null);
+        if (undoNode != null) {
+            undoNode.rejectUnknownKeys("maxBytes");
+            undoMaxBytes = undoNode.optionalBytes("maxBytes", DEFAULT_UNDO_MAX_BYTES);
+            if (undoMaxBytes < (64L << 20)) {
+                throw undoNode.error("maxBytes", undoMaxBytes + " bytes; expected at least 64MiB (one undo segment)"
+                        + " per group, e.g. 20GiB");
+            }
+        }
+        return new ReceiverConfig(id, dataDir, listen, nbdListen, apiListen, tls, retention, pointInterval,
+                undoMaxBytes, agents);
     }
 
     /** Two listeners on the same fixed address would fail at bind time; say which keys collide now. */

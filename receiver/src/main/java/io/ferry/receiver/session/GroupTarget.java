@@ -74,4 +74,24 @@ public interface GroupTarget {
      */
     default void bookmark(long seq, String label) {
     }
+
+    /** Whether a drill runs on the group (its clones are exported). */
+    default boolean drilling() {
+        return false;
+    }
+
+    /** The seq the running drill shows. */
+    default long drillSeq() {
+        return 0;
+    }
+
+    /** The oldest seq the replicas can be rolled back to. */
+    default long oldestRecoverableSeq() {
+        return 0;
+    }
+
+    /** Bytes the group's undo log holds. */
+    default long undoBytes() {
+        return 0;
+    }
 }

@@ -2,6 +2,7 @@ package io.ferry.receiver.store;
 
 import io.ferry.config.Names;
 import io.ferry.receiver.apply.Applier;
+import io.ferry.receiver.drill.DrillVolume;
 import io.ferry.receiver.journal.DeltaJournal;
 import io.ferry.receiver.journal.JournalWriter;
 import io.ferry.receiver.undo.UndoLog;
@@ -105,6 +106,9 @@ public final class GroupReplica implements AutoCloseable {
     private volatile boolean closed;
     /** Sees every delta after the undo log, before the replicas: a running drill preserves what is overwritten. */
     private volatile Applier.BeforeWrite drillHook = Applier.BeforeWrite.NONE;
+    /** The running drill's clones by volume index, or null; changed under attachLock with the applier paused. */
+    private volatile DrillVolume[] drill;
+    private volatile long drillSeq;
     private boolean undoOverBound;
 
     private GroupReplica(Path dataDir, String group, GroupState state, DeltaJournal journal, VolumeFile[] replicas,
@@ -455,6 +459,127 @@ public final class GroupReplica implements AutoCloseable {
         });
     }
 
+    /**
+     * Starts a drill: a writable copy-on-write clone of every volume as it was at {@code seq}
+     * (at most the applied seq, at least {@link #oldestRecoverableSeq()}), scratch files in
+     * {@code scratchDir}. While the drill runs, the applier preserves into each clone what it is
+     * about to overwrite, so replication goes on and the clones stay at {@code seq}; nothing
+     * written to a clone reaches a replica. Set up while the applier is paused, for as long as
+     * rolling the clones back from the applied seq to {@code seq} takes.
+     *
+     * @return the clones, by volume index
+     * @throws IllegalStateException if a drill runs already, or the group is promoted, failed, closed or has no volumes
+     * @throws IllegalArgumentException if {@code seq} is outside the recoverable range
+     */
+    public List<DrillVolume> startDrill(long seq, Path scratchDir) throws IOException {
+        synchronized (attachLock) {
+            if (closed || isPromoted() || failure() != null || drill != null || replicas.length == 0) {
+                throw new IllegalStateException("group " + group + " cannot start a drill: " + (closed ? "closed"
+                        : isPromoted() ? "promoted" : failure() != null ? "failed: " + failure()
+                        : drill != null ? "a drill is running already (at seq " + drillSeq + ")"
+                        : "no volumes attached yet"));
+            }
+            Files.createDirectories(scratchDir);
+            VolumeFile[] files = replicas;
+            DrillVolume[] clones = new DrillVolume[files.length];
+            List<VolumeInfo> volumes = state.volumes();
+            try {
+                whilePaused(() -> {
+                    long applied = applier.appliedSeq();
+                    if (seq > applied || seq < undo.baseSeq()) {
+                        throw new IllegalArgumentException("group " + group + ": seq " + seq + " is outside the"
+                                + " recoverable range " + undo.baseSeq() + ".." + applied);
+                    }
+                    for (int v = 0; v < files.length; v++) {
+                        clones[v] = DrillVolume.create(files[v], scratchDir.resolve(volumes.get(v).name() + ".scratch"));
+                    }
+                    if (seq < applied) {
+                        undo.rollback(seq, drillTarget(clones));
+                    }
+                    drillHook = (delta, replicasNow) -> {
+                        int count = delta.extentCount();
+                        for (int i = 0; i < count; i++) {
+                            clones[delta.volumeIndex(i)].preserve(delta.offset(i), delta.length(i));
+                        }
+                    };
+                    drill = clones;
+                    drillSeq = seq;
+                });
+            } catch (IOException | RuntimeException e) {
+                closeClones(clones);
+                throw e;
+            }
+            return List.of(clones);
+        }
+    }
+
+    private static UndoLog.Target drillTarget(DrillVolume[] clones) {
+        return new UndoLog.Target() {
+            @Override
+            public void write(int volume, long offset, ByteBuffer data) throws IOException {
+                clones[volume].restore(offset, data);
+            }
+
+            @Override
+            public void zero(int volume, long offset, long length) throws IOException {
+                clones[volume].restoreZeroes(offset, length);
+            }
+        };
+    }
+
+    /**
+     * Stops the running drill: the applier stops preserving, the clones are closed and their
+     * scratch files deleted. The replicas were never written through the clones.
+     *
+     * @return false when no drill was running
+     */
+    public boolean stopDrill() throws IOException {
+        synchronized (attachLock) {
+            DrillVolume[] clones = drill;
+            if (clones == null) {
+                return false;
+            }
+            whilePaused(() -> drillHook = Applier.BeforeWrite.NONE);
+            drill = null;
+            closeClones(clones);
+            return true;
+        }
+    }
+
+    private void closeClones(DrillVolume[] clones) {
+        for (DrillVolume clone : clones) {
+            if (clone != null) {
+                try {
+                    clone.close();
+                } catch (IOException | RuntimeException e) {
+                    LOG.warn("group {}: cannot delete drill scratch {}: {}", group, clone.scratchPath(), e.toString());
+                }
+            }
+        }
+    }
+
+    /** Whether a drill runs. */
+    public boolean drilling() {
+        return drill != null;
+    }
+
+    /** The seq the running drill's clones show (meaningful while {@link #drilling()}). */
+    public long drillSeq() {
+        return drillSeq;
+    }
+
+    /** Scratch bytes the running drill holds (0 without a drill). */
+    public long drillScratchBytes() {
+        DrillVolume[] clones = drill;
+        long total = 0;
+        if (clones != null) {
+            for (DrillVolume clone : clones) {
+                total += clone.scratchBytes();
+            }
+        }
+        return total;
+    }
+
     /** The oldest seq the replicas can be rolled back to (promote or drill at a point). */
     public long oldestRecoverableSeq() {
         return undo.baseSeq();
@@ -509,6 +634,9 @@ public final class GroupReplica implements AutoCloseable {
     private void checkPromotable() {
         if (closed) {
             throw new IllegalStateException("group " + group + " is closed");
+        }
+        if (drill != null) {
+            throw new IllegalStateException("group " + group + " has a drill running; stop it first");
         }
         if (isPromoted()) {
             throw new IllegalStateException("group " + group + " is already promoted");
@@ -658,6 +786,11 @@ public final class GroupReplica implements AutoCloseable {
                 return;
             }
             closed = true;
+        }
+        try {
+            stopDrill();
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("group {}: stopping the drill on close failed: {}", group, e.toString());
         }
         RuntimeException failure = null;
         try {

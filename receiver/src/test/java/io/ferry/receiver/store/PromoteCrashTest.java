@@ -80,6 +80,35 @@ class PromoteCrashTest {
         }
     }
 
+    @Test
+    void shouldReopenEitherReplicatingOrPromotedAtThePointWhenKilledDuringAPromoteToAnEarlierPoint() throws Exception {
+        Path dataDir = dir.resolve("data");
+        Path log = dir.resolve("child.log");
+        try (ChildJvm child = ChildJvm.start(log, PromoteCrashChild.class.getName(), dataDir.toString(),
+                String.valueOf(TARGET_SEQ), "oldest")) {
+            await().atMost(WAIT).until(() -> read(log).lines().anyMatch(l -> l.startsWith("point "))
+                    || !child.isAlive());
+            child.kill9();
+        }
+        String output = read(log);
+        long seq = value(output, "promoting ");
+        long point = value(output, "point ");
+        assertThat(point).as("a point before the applied seq").isLessThan(seq);
+        try (GroupReplica replica = GroupReplica.open(dataDir, DeltaWorkload.GROUP, () -> 0L,
+                GroupReplicaCrashChild.OPTIONS)) {
+            if (replica.isPromoted()) {
+                assertThat(replica.appliedSeq()).as("promoted at the point, never in between").isEqualTo(point);
+                assertReplicasAt(replica, point);
+            } else {
+                assertThat(output).doesNotContain("promoted ");
+                assertThat(replica.appliedSeq()).isEqualTo(seq);
+                assertReplicasAt(replica, seq);
+                assertThat(replica.promoteTo(point, 2)).isNotZero();
+                assertReplicasAt(replica, point);
+            }
+        }
+    }
+
     private static ChildJvm start(Path dataDir, Path log) throws IOException {
         return ChildJvm.start(log, PromoteCrashChild.class.getName(), dataDir.toString(), String.valueOf(TARGET_SEQ));
     }
