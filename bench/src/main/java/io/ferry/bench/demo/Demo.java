@@ -33,7 +33,8 @@ import java.util.stream.Stream;
  * {@code ferry demo}: the main job on an embedded default. Makes a workspace, a CA and
  * certificates, starts a receiver and an agent on loopback, protects a consistency group of two
  * volumes, drives a write workload through NBD while showing progress and lag against the RPO,
- * waits until the replica caught up, promotes it through the management API, checks each
+ * waits until the replica caught up, runs a drill (clones checked against the primaries, written
+ * to, discarded), promotes the replica through the management API, checks each
  * promoted export byte for byte against its primary through NBD and prints a summary. Needs nothing but a JDK; removes its workspace unless asked to keep it.
  */
 public final class Demo {
@@ -222,12 +223,38 @@ public final class Demo {
         double catchUpSeconds = (System.nanoTime() - catchUpStart) / 1e9;
         worstLag = Math.max(worstLag, view.worstLagSeconds());
 
-        // Promote the replica to latest through the management API, as an operator would, and
-        // check every promoted export byte for byte against its primary through NBD.
+        // A drill first, as an operator tests a recovery without stopping protection: writable
+        // clones of the latest point, checked against the primaries, written to, then discarded.
         String api = "127.0.0.1:" + receiver.apiAddress().getPort();
         String token = ApiClient.readTokenFile(receiver.apiTokenFile());
+        ApiClient receiverApi = new ApiClient(api, token);
+        long drillStart = System.nanoTime();
+        JsonNode drill = receiverApi.post("/v1/groups/" + GROUP + "/drill", Map.of("point", "latest"));
+        double drillSeconds = (System.nanoTime() - drillStart) / 1e9;
+        out.printf(Locale.ROOT, "  drill started at latest (seq %d) in %.3f s: clones %s-drill and %s-drill%n",
+                drill.path("seq").asLong(), drillSeconds, "demo-data", "demo-log");
+        boolean drillIdentical = true;
+        for (String volume : List.of("demo-data", "demo-log")) {
+            long mismatch = compareThroughNbd(ws.resolve("volumes").resolve(volume + ".img"), receiver.nbdAddress(),
+                    volume + "-drill");
+            out.printf("  %-9s primary file vs drill clone %s-drill: %s%n", volume, volume,
+                    mismatch < 0 ? "identical" : "DIFFER at byte " + mismatch);
+            drillIdentical &= mismatch < 0;
+        }
+        try (NbdClient clone = NbdClient.connect(receiver.nbdAddress(), "demo-data-drill")) {
+            byte[] scribble = new byte[1 << 20];
+            Arrays.fill(scribble, (byte) 0xd7);
+            clone.write(0, scribble, true);
+        }
+        JsonNode stopped = receiverApi.delete("/v1/groups/" + GROUP + "/drill");
+        out.printf("  wrote 1 MiB into the drill clone, stopped the drill (%d bytes of scratch discarded)%n",
+                stopped.path("scratchBytesDiscarded").asLong());
+
+        // Promote the replica to latest through the management API, as an operator would, and
+        // check every promoted export byte for byte against its primary through NBD (which also
+        // shows that the drill's write never reached the replica).
         long promoteStart = System.nanoTime();
-        JsonNode promoted = new ApiClient(api, token).post("/v1/groups/" + GROUP + "/promote", Map.of("point", "latest"));
+        JsonNode promoted = receiverApi.post("/v1/groups/" + GROUP + "/promote", Map.of("point", "latest"));
         double promoteSeconds = (System.nanoTime() - promoteStart) / 1e9;
         out.printf(Locale.ROOT, "  promoted group %s to latest (seq %d) in %.3f s; exports on %s%n", GROUP,
                 promoted.path("seq").asLong(), promoteSeconds, receiver.nbdAddress());
@@ -255,9 +282,13 @@ public final class Demo {
         out.printf(Locale.ROOT, "  writes captured (seq)       %d%n", captured);
         out.printf(Locale.ROOT, "  worst lag                   %.2f s (rpo %d s)%n", worstLag, RPO.toSeconds());
         out.printf(Locale.ROOT, "  catch-up after the workload %.2f s%n", catchUpSeconds);
+        out.printf(Locale.ROOT, "  drill start at latest       %.3f s; clones %s%n", drillSeconds,
+                drillIdentical ? "identical to the primaries" : "DIFFERENT");
+        out.printf(Locale.ROOT, "  undo log                    %,d bytes for point-in-time recovery%n",
+                replica.undoBytes());
         out.printf(Locale.ROOT, "  promote to latest           %.3f s (request to export)%n", promoteSeconds);
         out.printf(Locale.ROOT, "  promoted replicas           %s%n", identical ? "identical to the primaries" : "DIFFERENT");
-        return identical ? 0 : 1;
+        return identical && drillIdentical ? 0 : 1;
     }
 
     /** First differing byte of {@code primary} and the export, or -1 when identical. */

@@ -17,7 +17,10 @@ class DemoTest {
                 new PrintStream(err, true, StandardCharsets.UTF_8));
         String text = out.toString(StandardCharsets.UTF_8);
         assertThat(exit).as("demo output:%n%s%n%s", text, err).isZero();
-        assertThat(text).contains("promoted group demo to latest")
+        assertThat(text).contains("drill started at latest")
+                .contains("demo-data primary file vs drill clone demo-data-drill: identical")
+                .contains("drill start at latest").contains("clones identical to the primaries")
+                .contains("promoted group demo to latest")
                 .contains("reports the group as fenced")
                 .contains("demo-data primary file vs promoted export").contains("promoted replicas           identical to the primaries")
                 .doesNotContain("DIFFER");
