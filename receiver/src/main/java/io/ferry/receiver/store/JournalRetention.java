@@ -1,8 +1,9 @@
 package io.ferry.receiver.store;
 
 /**
- * Decides how much of a group's journal may be deleted once deltas are applied: the hook for
- * recovery-point retention, which will hold records for its window. Called on the group's
+ * Decides how much of a group's journal may be deleted once deltas are applied. Point-in-time
+ * recovery does not need the journal (the undo log keeps old contents), so the daemon releases
+ * everything applied; tests hold records with it. Called on the group's
  * applier thread after each applied batch; must be cheap and must not block.
  */
 @FunctionalInterface

@@ -1,0 +1,151 @@
+package io.ferry.receiver.undo;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class UndoLogTest {
+    private static final UndoLog.Options TINY = new UndoLog.Options(4096, 4096);
+
+    @TempDir
+    Path dir;
+
+    /** Records the rollback's writes as "volume:offset:length:firstByte" or "zero volume:offset:length". */
+    private static final class Recorder implements UndoLog.Target {
+        final List<String> calls = new ArrayList<>();
+
+        @Override
+        public void write(int volume, long offset, ByteBuffer data) {
+            calls.add(volume + ":" + offset + ":" + data.remaining() + ":" + data.get(data.position()));
+        }
+
+        @Override
+        public void zero(int volume, long offset, long length) {
+            calls.add("zero " + volume + ":" + offset + ":" + length);
+        }
+    }
+
+    private static void preImage(UndoLog log, long first, long last, int volume, long offset, int length, byte value)
+            throws IOException {
+        log.begin(first, last);
+        java.util.Random noise = new java.util.Random(first);
+        log.addWrite(volume, offset, length, dst -> {
+            dst.put(value); // the first byte tells the records apart; the rest does not compress
+            while (dst.hasRemaining()) {
+                dst.put((byte) noise.nextInt());
+            }
+        });
+        log.addZero(volume, offset + length, 512);
+        log.finish();
+        log.sync();
+    }
+
+    @Test
+    void shouldRollBackNewestFirstAndStopAtTheTargetSeq() throws IOException {
+        try (UndoLog log = UndoLog.open(dir, "g", 0, UndoLog.Options.defaults())) {
+            preImage(log, 1, 3, 0, 0, 100, (byte) 1);
+            preImage(log, 4, 6, 1, 4096, 200, (byte) 2);
+            preImage(log, 7, 7, 0, 8192, 300, (byte) 3);
+            assertThat(log.lastSeq()).isEqualTo(7);
+            assertThat(log.baseSeq()).isZero();
+
+            Recorder toSix = new Recorder();
+            log.rollback(6, toSix);
+            assertThat(toSix.calls).containsExactly("0:8192:300:3", "zero 0:8492:512");
+
+            Recorder toZero = new Recorder();
+            log.rollback(0, toZero);
+            assertThat(toZero.calls).containsExactly("0:8192:300:3", "zero 0:8492:512", "1:4096:200:2",
+                    "zero 1:4296:512", "0:0:100:1", "zero 0:100:512");
+        }
+    }
+
+    @Test
+    void shouldCutAPreImageTornByACrashAndGoOnAfterTheLastWholeOne() throws IOException {
+        try (UndoLog log = UndoLog.open(dir, "g", 0, TINY)) {
+            preImage(log, 1, 3, 0, 0, 100, (byte) 1);
+            log.begin(4, 6);
+            // 4096 bytes fill a record of TINY: a part record is written, the FINAL one never is.
+            log.addWrite(0, 0, 4096, dst -> dst.put(new byte[4096]));
+            log.sync();
+        }
+        long sizeWithPart = totalBytes();
+
+        try (UndoLog reopened = UndoLog.open(dir, "g", 3, TINY)) {
+            assertThat(reopened.lastSeq()).isEqualTo(3);
+            assertThat(totalBytes()).isLessThan(sizeWithPart);
+            preImage(reopened, 4, 6, 1, 0, 50, (byte) 9);
+            Recorder all = new Recorder();
+            reopened.rollback(0, all);
+            assertThat(all.calls).containsExactly("1:0:50:9", "zero 1:50:512", "0:0:100:1", "zero 0:100:512");
+        }
+    }
+
+    @Test
+    void shouldStartOverWhenTheLogDoesNotReachTheAppliedSeq() throws IOException {
+        try (UndoLog log = UndoLog.open(dir, "g", 0, TINY)) {
+            preImage(log, 1, 3, 0, 0, 100, (byte) 1);
+        }
+        try (UndoLog reopened = UndoLog.open(dir, "g", 10, TINY)) {
+            assertThat(reopened.baseSeq()).isEqualTo(10);
+            assertThat(reopened.lastSeq()).isEqualTo(10);
+            assertThat(reopened.bytesOnDisk()).isZero();
+            assertThatThrownBy(() -> reopened.rollback(3, new Recorder())).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("oldest recoverable seq 10");
+        }
+    }
+
+    @Test
+    void shouldReportADamagedRecordInsteadOfRestoringWrongBytes() throws IOException {
+        try (UndoLog log = UndoLog.open(dir, "g", 0, TINY)) {
+            for (long seq = 1; seq <= 6; seq++) {
+                preImage(log, seq, seq, 0, 0, 3000, (byte) seq);
+            }
+        }
+        Path segment; // the first, sealed segment: damage there is not a torn tail
+        try (Stream<Path> files = Files.list(dir)) {
+            segment = files.filter(p -> p.toString().endsWith(".undo")).sorted().findFirst().orElseThrow();
+        }
+        try (FileChannel c = FileChannel.open(segment, StandardOpenOption.WRITE)) {
+            c.write(ByteBuffer.wrap(new byte[] {0x55, 0x55}), UndoLog.HEADER_BYTES + 20);
+        }
+        try (UndoLog reopened = UndoLog.open(dir, "g", 6, UndoLog.Options.defaults())) {
+            assertThatThrownBy(() -> reopened.rollback(0, new Recorder())).isInstanceOf(IOException.class)
+                    .hasMessageContaining("damaged");
+        }
+    }
+
+    @Test
+    void shouldReleaseWholeSegmentsAndRaiseTheBaseSeq() throws IOException {
+        try (UndoLog log = UndoLog.open(dir, "g", 0, TINY)) {
+            for (long seq = 1; seq <= 30; seq++) {
+                preImage(log, seq, seq, 0, seq * 4096, 3000, (byte) seq);
+            }
+            long before = log.bytesOnDisk();
+            log.release(20);
+            assertThat(log.baseSeq()).isPositive().isLessThanOrEqualTo(20);
+            assertThat(log.bytesOnDisk()).isLessThan(before).isEqualTo(totalBytes());
+            Recorder toBase = new Recorder();
+            log.rollback(log.baseSeq(), toBase);
+            assertThat(toBase.calls).hasSize((int) (30 - log.baseSeq()) * 2);
+            assertThat(log.releaseOldest()).isTrue();
+        }
+    }
+
+    private long totalBytes() throws IOException {
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.filter(p -> p.toString().endsWith(".undo")).mapToLong(p -> p.toFile().length()).sum();
+        }
+    }
+}
