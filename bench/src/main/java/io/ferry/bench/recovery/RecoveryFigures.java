@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -140,9 +141,9 @@ public final class RecoveryFigures {
         if (untilDrills > 0) {
             Thread.sleep(TimeUnit.NANOSECONDS.toMillis(untilDrills));
         }
-        JsonNode oldest = oldestSafePoint(api);
         JsonNode drillLatest = api.post("/v1/groups/" + GROUP + "/drill", Map.of("point", "latest"));
         api.delete("/v1/groups/" + GROUP + "/drill");
+        JsonNode oldest = oldestSafePoint(api);
         JsonNode drillOldest = api.post("/v1/groups/" + GROUP + "/drill", Map.of("point", oldest.get("id").asText()));
         JsonNode stopped = api.delete("/v1/groups/" + GROUP + "/drill");
         log("drill start under load: latest %d ms; oldest point %s (%s, seq %d of applied %d) %d ms, scratch %,d bytes",
@@ -172,12 +173,18 @@ public final class RecoveryFigures {
     }
 
     /**
-     * The second-oldest point: about one retention window back, yet not the one retention is
-     * about to prune between this read and the request that names it.
+     * The oldest point younger than the retention window less 15 s: about one retention window
+     * back, yet not one that retention prunes between this read and the request naming it.
      */
-    private static JsonNode oldestSafePoint(ApiClient api) {
+    private JsonNode oldestSafePoint(ApiClient api) {
         JsonNode points = api.get("/v1/groups/" + GROUP + "/points");
-        return points.get(Math.min(1, points.size() - 1));
+        Instant cutoff = Instant.now().minus(retention).plusSeconds(15);
+        for (JsonNode point : points) {
+            if (Instant.parse(point.get("time").asText()).isAfter(cutoff)) {
+                return point;
+            }
+        }
+        return points.get(points.size() - 1);
     }
 
     private static void awaitCaughtUp(AgentNode agent, GroupReplica replica) throws InterruptedException {

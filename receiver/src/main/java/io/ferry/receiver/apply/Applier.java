@@ -67,7 +67,7 @@ public final class Applier implements AutoCloseable {
     /** Tuning of the applier. */
     public record Options(int maxDeltaBytes, long maxBatchBytes) {
         public static final int DEFAULT_MAX_DELTA_BYTES = 256 << 20;
-        public static final long DEFAULT_MAX_BATCH_BYTES = 64L << 20;
+        public static final long DEFAULT_MAX_BATCH_BYTES = 16L << 20;
 
         public Options {
             if (maxDeltaBytes <= 0 || maxBatchBytes <= 0) {

@@ -497,9 +497,14 @@ public final class GroupReplica implements AutoCloseable {
                         undo.rollback(seq, drillTarget(clones));
                     }
                     drillHook = (delta, replicasNow) -> {
-                        int count = delta.extentCount();
-                        for (int i = 0; i < count; i++) {
-                            clones[delta.volumeIndex(i)].preserve(delta.offset(i), delta.length(i));
+                        synchronized (clones) { // stopDrill closes the clones under this lock
+                            if (drill != clones) {
+                                return; // stopped meanwhile
+                            }
+                            int count = delta.extentCount();
+                            for (int i = 0; i < count; i++) {
+                                clones[delta.volumeIndex(i)].preserve(delta.offset(i), delta.length(i));
+                            }
                         }
                     };
                     drill = clones;
@@ -539,9 +544,13 @@ public final class GroupReplica implements AutoCloseable {
             if (clones == null) {
                 return false;
             }
-            whilePaused(() -> drillHook = Applier.BeforeWrite.NONE);
-            drill = null;
-            closeClones(clones);
+            // Without pausing the applier (a batch may take seconds under load): the hook checks
+            // drill under the clones' lock, so no preserve runs on a closed clone.
+            drillHook = Applier.BeforeWrite.NONE;
+            synchronized (clones) {
+                drill = null;
+                closeClones(clones);
+            }
             return true;
         }
     }
