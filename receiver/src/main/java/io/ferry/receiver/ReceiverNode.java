@@ -226,35 +226,42 @@ public final class ReceiverNode implements AutoCloseable {
                     + " attached); there is nothing to promote");
         }
         link.fence();
-        LOG.warn("promoting group {}: fenced (no more deltas), waiting for the replica to apply what is durable",
-                group);
-        CompletableFuture<Long> durable = new CompletableFuture<>();
-        replica.whenDurable(durable::complete);
-        long durableSeq;
-        try {
-            durableSeq = durable.get(PROMOTE_APPLY_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (ExecutionException | TimeoutException e) {
-            throw new ApiException(503, "apply_timeout", "group " + group + ": the journal did not become durable"
-                    + " within " + PROMOTE_APPLY_TIMEOUT + "; the group stays fenced, retry the promote");
-        }
-        if (!replica.awaitApplied(durableSeq, PROMOTE_APPLY_TIMEOUT)) {
-            String failure = replica.failure();
-            throw new ApiException(failure != null ? 409 : 503, failure != null ? "group_failed" : "apply_timeout",
-                    "group " + group + ": the replica did not reach durable seq " + durableSeq + " (applied "
-                            + replica.appliedSeq() + ")" + (failure != null ? ": " + failure
-                            : " within " + PROMOTE_APPLY_TIMEOUT + "; the group stays fenced, retry the promote"));
+        LOG.warn("promoting group {}: fenced (no more deltas)", group);
+        if (point == null) { // latest: everything durable is applied first
+            CompletableFuture<Long> durable = new CompletableFuture<>();
+            replica.whenDurable(durable::complete);
+            long durableSeq;
+            try {
+                durableSeq = durable.get(PROMOTE_APPLY_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (ExecutionException | TimeoutException e) {
+                throw new ApiException(503, "apply_timeout", "group " + group + ": the journal did not become durable"
+                        + " within " + PROMOTE_APPLY_TIMEOUT + "; the group stays fenced, retry the promote");
+            }
+            if (!replica.awaitApplied(durableSeq, PROMOTE_APPLY_TIMEOUT)) {
+                String failure = replica.failure();
+                throw new ApiException(failure != null ? 409 : 503, failure != null ? "group_failed" : "apply_timeout",
+                        "group " + group + ": the replica did not reach durable seq " + durableSeq + " (applied "
+                                + replica.appliedSeq() + ")" + (failure != null ? ": " + failure
+                                : " within " + PROMOTE_APPLY_TIMEOUT + "; the group stays fenced, retry the promote"));
+            }
         }
         if (replica.drilling()) {
             LOG.warn("group {}: stopping the running drill before the promote; its clones are discarded", group);
             stopDrill(group);
         }
-        long seq = point == null ? replica.appliedSeq() : point.seq();
+        long seq;
         long generationId;
         try {
-            generationId = replica.promoteTo(seq, clock.epochNanos());
+            if (point == null) {
+                generationId = replica.markPromoted(clock.epochNanos());
+                seq = replica.appliedSeq();
+            } else {
+                seq = point.seq();
+                generationId = replica.promoteTo(seq, clock.epochNanos());
+            }
         } catch (IllegalArgumentException e) {
-            throw new ApiException(409, "point_expired", "point " + pointId + " (seq " + seq + ") can no longer be"
-                    + " recovered: " + e.getMessage() + "; the group stays fenced, promote to a later point");
+            throw new ApiException(409, "point_expired", "point " + pointId + " can no longer be recovered: "
+                    + e.getMessage() + "; the group stays fenced, promote to a later point");
         }
         List<Export> exported = exportVolumes(replica);
         long promoteMillis = (System.nanoTime() - startNanos) / 1_000_000;

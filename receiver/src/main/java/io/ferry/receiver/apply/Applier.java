@@ -90,7 +90,7 @@ public final class Applier implements AutoCloseable {
     private final Options options;
     private final BeforeWrite beforeWrite;
     /** Held by the applier thread for each batch; {@link #pause} holds it to stop applying between batches. */
-    private final ReentrantLock batchLock = new ReentrantLock();
+    private final ReentrantLock batchLock = new ReentrantLock(true); // fair: a pause waits one batch, not many
     private final Thread thread;
     private final Object appliedMonitor = new Object();
 

@@ -360,7 +360,14 @@ public final class GroupReplica implements AutoCloseable {
      */
     public long markPromoted(long nowEpochNanos) throws IOException {
         synchronized (attachLock) {
-            return promoteTo(appliedSeq(), nowEpochNanos);
+            checkPromotable();
+            long durable = durableSeq();
+            long applied = appliedSeq();
+            if (applied != durable || receivedSeq() != durable) {
+                throw new IllegalStateException("group " + group + " is not quiescent: received seq " + receivedSeq()
+                        + ", durable seq " + durable + ", applied seq " + applied);
+            }
+            return promoteTo(applied, nowEpochNanos);
         }
     }
 
@@ -609,33 +616,40 @@ public final class GroupReplica implements AutoCloseable {
      * the undo log when {@code seq} is earlier, syncs them, and persists the promoted state with a
      * new generation id. The intent is persisted before the rollback starts, so a crash during it
      * ends, on restart, with the rollback finished and the group promoted (never half). The caller
-     * has stopped the appends and waited until everything durable is applied.
+     * has fenced the group (no more appends); the applier is paused at a batch boundary and not
+     * resumed, so deltas durable but not yet applied are left unapplied. For "latest" use
+     * {@link #markPromoted}, which first requires everything durable to be applied.
      *
      * @return the new generation id
      * @throws IllegalArgumentException if {@code seq} is after the applied seq or before {@link #oldestRecoverableSeq()}
-     * @throws IllegalStateException if already promoted, failed, closed, or not quiescent
+     * @throws IllegalStateException if already promoted, failed, closed, or a drill runs
      */
     public long promoteTo(long seq, long nowEpochNanos) throws IOException {
         synchronized (attachLock) {
             checkPromotable();
-            long applied = appliedSeq();
-            if (seq > applied) {
-                throw new IllegalArgumentException("group " + group + ": seq " + seq + " is not applied yet (applied "
-                        + applied + ")");
-            }
-            if (seq < applied) {
-                if (seq < undo.baseSeq()) {
-                    throw new IllegalArgumentException("group " + group + ": seq " + seq + " is before the oldest"
-                            + " recoverable seq " + undo.baseSeq());
+            long generation;
+            // Paused, so nothing more is applied: durable deltas after the applied seq (a backlog
+            // under load) are not applied first only to be rolled back; they stay in the journal.
+            try (Applier.Pause paused = applier.pause()) {
+                long applied = applier.appliedSeq();
+                if (seq > applied) {
+                    throw new IllegalArgumentException("group " + group + ": seq " + seq + " is not applied yet"
+                            + " (applied " + applied + ")");
                 }
-                state.setPromotingTo(seq);
-                rollback(seq, rollbackTarget(replicas));
+                if (seq < applied) {
+                    if (seq < undo.baseSeq()) {
+                        throw new IllegalArgumentException("group " + group + ": seq " + seq + " is before the oldest"
+                                + " recoverable seq " + undo.baseSeq());
+                    }
+                    state.setPromotingTo(seq);
+                    undo.rollback(seq, rollbackTarget(replicas));
+                }
+                for (VolumeFile file : replicas) {
+                    file.force();
+                }
+                generation = state.promote(nowEpochNanos, seq);
             }
-            for (VolumeFile file : replicas) {
-                file.force();
-            }
-            long generation = state.promote(nowEpochNanos, seq);
-            applier.close(); // idle (fenced and applied); nothing may be applied to the promoted replicas
+            applier.close(); // nothing may be applied to the promoted replicas
             return generation;
         }
     }
@@ -653,12 +667,6 @@ public final class GroupReplica implements AutoCloseable {
         String failure = failure();
         if (failure != null) {
             throw new IllegalStateException("group " + group + " has failed: " + failure);
-        }
-        long durable = durableSeq();
-        long applied = appliedSeq();
-        if (applied != durable || receivedSeq() != durable) {
-            throw new IllegalStateException("group " + group + " is not quiescent: received seq " + receivedSeq()
-                    + ", durable seq " + durable + ", applied seq " + applied);
         }
     }
 
