@@ -164,6 +164,52 @@ class ReceiverPromoteTest {
     }
 
     @Test
+    void shouldRefuseDrillsThatCannotBeAndDiscardAStoppedDrillsScratch() throws Exception {
+        assertThat(apiError(() -> api().post("/v1/groups/db/drill", Map.of())).code()).isEqualTo("no_volumes");
+        assertThat(apiError(() -> api().delete("/v1/groups/db/drill")).code()).isEqualTo("no_drill");
+
+        replicateThreeWrites().close();
+        ApiClientException unknown = apiError(() -> api().post("/v1/groups/db/drill", Map.of("point", "p999")));
+        assertThat(unknown.status()).isEqualTo(404);
+        assertThat(unknown.code()).isEqualTo("unknown_point");
+        assertThat(apiError(() -> api().post("/v1/groups/db/drill", Map.of("point", 7))).status()).isEqualTo(400);
+
+        JsonNode drill = api().post("/v1/groups/db/drill", Map.of("point", "latest"));
+        assertThat(drill.get("state").asText()).isEqualTo("drill");
+        assertThat(drill.get("seq").asLong()).isEqualTo(3);
+        assertThat(node.exports().names()).containsExactlyInAnyOrder("db-data-drill", "db-log-drill");
+        JsonNode status = api().get("/v1/groups/db");
+        assertThat(status.get("state").asText()).isEqualTo("drill");
+        assertThat(status.get("drillSeq").asLong()).isEqualTo(3);
+        assertThat(apiError(() -> api().post("/v1/groups/db/drill", Map.of())).code()).isEqualTo("drill_running");
+        assertThat(entries(dir.resolve("data/drills/db"))).isEqualTo(2);
+
+        JsonNode stopped = api().delete("/v1/groups/db/drill");
+        assertThat(stopped.get("state").asText()).isEqualTo("replicating");
+        assertThat(node.exports().names()).isEmpty();
+        assertThat(entries(dir.resolve("data/drills/db"))).isZero();
+        assertThat(api().get("/v1/groups/db").get("state").asText()).isEqualTo("replicating");
+
+        api().post("/v1/groups/db/drill", Map.of());
+        api().post("/v1/groups/db/promote", Map.of());
+        assertThat(node.exports().names()).as("the promote stopped the drill").containsExactlyInAnyOrder("db-data",
+                "db-log");
+        ApiClientException promoted = apiError(() -> api().post("/v1/groups/db/drill", Map.of()));
+        assertThat(promoted.status()).isEqualTo(409);
+        assertThat(promoted.code()).isEqualTo("promoted");
+    }
+
+    private static long entries(Path directory) throws IOException {
+        try (java.util.stream.Stream<Path> files = Files.list(directory)) {
+            return files.count();
+        }
+    }
+
+    private static ApiClientException apiError(org.assertj.core.api.ThrowableAssert.ThrowingCallable call) {
+        return catchThrowableOfType(ApiClientException.class, call);
+    }
+
+    @Test
     void shouldAnswerALaterHelloWithStatusPromotedAndADeltaWithGroupPromoted() throws Exception {
         replicateThreeWrites().close();
         api().post("/v1/groups/db/promote", Map.of());
