@@ -1,0 +1,137 @@
+package io.ferry.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.ferry.agent.AgentNode;
+import io.ferry.api.ApiClient;
+import io.ferry.nbd.NbdClient;
+import io.ferry.receiver.ReceiverMain;
+import io.ferry.testing.ChildJvm;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * kill -9 of the receiver daemon (a child JVM running {@code ferry receiver}) while it applies a
+ * running write load, and again while it promotes: after each restart the group is either still
+ * replicating (and catches up to the primary) or fully promoted (its export equal to the
+ * primary), never in between.
+ */
+class ReceiverKillEndToEndTest {
+    private static final Duration WAIT = Duration.ofSeconds(120);
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void shouldComeBackReplicatingOrFullyPromotedAfterKill9DuringApplyAndDuringPromote() throws Exception {
+        Site site = new Site(dir);
+        int replicationPort = freePort();
+        int apiPort = freePort();
+        Path config = site.write("receiver.yaml", site.receiverYaml(replicationPort)
+                .replace("api: { listen: 127.0.0.1:0 }", "api: { listen: 127.0.0.1:" + apiPort + " }"));
+        try (AgentNode agent = Site.agent(site.agentConfig(replicationPort, "1s"))) {
+            // 1. kill -9 while the receiver applies a running load; the agent keeps writing.
+            AtomicBoolean stop = new AtomicBoolean();
+            CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> write(agent, stop));
+            try (ChildJvm receiver = startReceiver(config)) {
+                ApiClient api = api(apiPort);
+                await().atMost(WAIT).ignoreExceptions().until(() -> group(api).get("appliedSeq").asLong() > 2000);
+                receiver.kill9();
+            }
+            try (ChildJvm receiver = startReceiver(config)) {
+                ApiClient api = api(apiPort);
+                long afterRestart = agent.group("db").pipeline().capturedSeq();
+                await().atMost(WAIT).ignoreExceptions().until(() ->
+                        group(api).get("appliedSeq").asLong() > afterRestart);
+                stop.set(true);
+                writer.join();
+                awaitCaughtUp(agent, api);
+                assertThat(group(api).get("state").asText()).isEqualTo("replicating");
+                assertReplicasEqualPrimaries(site);
+
+                // 2. kill -9 while the promote runs (its request is in flight).
+                CompletableFuture<JsonNode> promote = CompletableFuture.supplyAsync(() ->
+                        api.post("/v1/groups/db/promote", Map.of("point", "latest")));
+                await().atMost(WAIT).until(() -> Files.readString(receiver.log()).contains("promoting group db")
+                        || promote.isDone());
+                receiver.kill9();
+            }
+            try (ChildJvm receiver = startReceiver(config)) {
+                ApiClient api = api(apiPort);
+                await().atMost(WAIT).ignoreExceptions().until(() -> group(api) != null);
+                String state = group(api).get("state").asText();
+                assertThat(state).as("never half promoted").isIn("promoted", "replicating");
+                if (state.equals("replicating")) {
+                    awaitCaughtUp(agent, api);
+                    assertReplicasEqualPrimaries(site);
+                    api.post("/v1/groups/db/promote", Map.of("point", "latest"));
+                }
+                assertThat(group(api).get("state").asText()).isEqualTo("promoted");
+                assertReplicasEqualPrimaries(site);
+            }
+        }
+    }
+
+    private static void write(AgentNode agent, AtomicBoolean stop) {
+        Random random = new Random(11);
+        byte[] block = new byte[64 << 10];
+        try (NbdClient data = NbdClient.connect(agent.nbdAddress(), "db-data");
+             NbdClient log = NbdClient.connect(agent.nbdAddress(), "db-log")) {
+            for (int i = 0; !stop.get(); i++) {
+                random.nextBytes(block);
+                long offset = (long) random.nextInt((int) (Site.VOLUME_BYTES / block.length)) * block.length;
+                (i % 3 == 0 ? log : data).write(offset, block, i % 50 == 0);
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("the writer failed", e);
+        }
+    }
+
+    private static ChildJvm startReceiver(Path config) throws IOException {
+        return ChildJvm.start(config.resolveSibling("receiver-" + System.nanoTime() + ".log"),
+                ReceiverMain.class.getName(), "--config", config.toString());
+    }
+
+    /** A client of the receiver's API once it is up (its token file exists from the first start on). */
+    private ApiClient api(int port) {
+        Path token = dir.resolve("receiver").resolve("api.token");
+        await().atMost(WAIT).until(() -> Files.exists(token));
+        return new ApiClient("127.0.0.1:" + port, ApiClient.readTokenFile(token));
+    }
+
+    private static JsonNode group(ApiClient api) {
+        return api.get("/v1/groups/db");
+    }
+
+    private static void awaitCaughtUp(AgentNode agent, ApiClient api) {
+        await().atMost(WAIT).ignoreExceptions().pollInterval(Duration.ofMillis(100)).until(() ->
+                group(api).get("appliedSeq").asLong() == agent.group("db").pipeline().capturedSeq());
+    }
+
+    private static void assertReplicasEqualPrimaries(Site site) throws IOException {
+        for (String volume : new String[] {"db-data", "db-log"}) {
+            byte[] primary = Files.readAllBytes(site.primary(volume));
+            byte[] replica = Files.readAllBytes(site.replica(volume));
+            assertThat(Arrays.mismatch(primary, replica)).as("first byte where replica %s differs", volume)
+                    .isEqualTo(-1);
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        }
+    }
+}
