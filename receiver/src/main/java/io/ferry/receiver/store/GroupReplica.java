@@ -508,9 +508,19 @@ public final class GroupReplica implements AutoCloseable {
                             if (drill != clones) {
                                 return; // stopped meanwhile
                             }
-                            int count = delta.extentCount();
-                            for (int i = 0; i < count; i++) {
-                                clones[delta.volumeIndex(i)].preserve(delta.offset(i), delta.length(i));
+                            try {
+                                int count = delta.extentCount();
+                                for (int i = 0; i < count; i++) {
+                                    clones[delta.volumeIndex(i)].preserve(delta.offset(i), delta.length(i));
+                                }
+                            } catch (IOException | RuntimeException e) {
+                                // A drill never stops replication: the clones can no longer show
+                                // their point, so they are closed (clients get EIO, never wrong data).
+                                LOG.error("group {}: the drill's clones cannot preserve what replication overwrites"
+                                        + " ({}); they are closed, stop the drill and start it again", group,
+                                        e.toString());
+                                drillHook = Applier.BeforeWrite.NONE;
+                                closeClones(clones);
                             }
                         }
                     };
