@@ -61,7 +61,7 @@ final class StatusTable {
         StringBuilder out = new StringBuilder();
         out.append("receiver ").append(text(status.path("id"))).append('\n');
         List<String[]> rows = new ArrayList<>();
-        rows.add(new String[] {"GROUP", "AGENT", "STATE", "LAG", "RECEIVED", "APPLIED"});
+        rows.add(new String[] {"GROUP", "AGENT", "STATE", "LAG", "RECEIVED", "APPLIED", "RECOVERABLE", "UNDO"});
         for (JsonNode group : status.path("groups")) {
             rows.add(new String[] {
                 text(group.path("name")),
@@ -70,6 +70,8 @@ final class StatusTable {
                 seconds(group.path("lagSeconds")),
                 text(group.path("receivedSeq")),
                 text(group.path("appliedSeq")),
+                text(group.path("oldestRecoverableSeq")),
+                bytes(group.path("undoBytes")),
             });
         }
         return out.append(table(rows)).toString();

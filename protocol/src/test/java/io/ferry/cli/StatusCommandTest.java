@@ -30,7 +30,7 @@ class StatusCommandTest {
     static final String RECEIVER_STATUS = """
             {"id":"dr-1","groups":[
               {"name":"db","agent":"host-a","state":"replicating","receivedSeq":1040,"appliedSeq":1038,
-               "lagSeconds":125,"volumes":[]},
+               "lagSeconds":125,"oldestRecoverableSeq":900,"undoBytes":1572864,"volumes":[]},
               {"name":"logs","agent":"host-b","state":"promoted","receivedSeq":12,"appliedSeq":12,
                "lagSeconds":0,"volumes":[]}]}
             """;
@@ -85,11 +85,11 @@ class StatusCommandTest {
             List<String> lines = lines(console.out());
             assertThat(lines.get(0)).isEqualTo("receiver dr-1");
             assertThat(lines.get(1).split("\\s+"))
-                    .containsExactly("GROUP", "AGENT", "STATE", "LAG", "RECEIVED", "APPLIED");
+                    .containsExactly("GROUP", "AGENT", "STATE", "LAG", "RECEIVED", "APPLIED", "RECOVERABLE", "UNDO");
             assertThat(lines.get(2).split("\\s+"))
-                    .containsExactly("db", "host-a", "replicating", "2m05s", "1040", "1038");
+                    .containsExactly("db", "host-a", "replicating", "2m05s", "1040", "1038", "900", "1.5", "MiB");
             assertThat(lines.get(3).split("\\s+"))
-                    .containsExactly("logs", "host-b", "promoted", "0s", "12", "12");
+                    .containsExactly("logs", "host-b", "promoted", "0s", "12", "12", "-", "-");
             assertThat(lines).hasSize(4);
         }
     }
