@@ -110,12 +110,16 @@ public final class GroupReplica implements AutoCloseable {
     private volatile DrillVolume[] drill;
     private volatile long drillSeq;
     private boolean undoOverBound;
+    /** The journal's last seq at open: applied once the replay after a restart is done. */
+    private final long replayToSeq;
+    private static final Duration REPLAY_WAIT = Duration.ofMinutes(5);
 
     private GroupReplica(Path dataDir, String group, GroupState state, DeltaJournal journal, VolumeFile[] replicas,
             Options options, RecoveryPoints points, UndoLog undo) {
         this.dataDir = dataDir;
         this.undo = undo;
         this.undoMaxBytes = options.undoMaxBytes();
+        this.replayToSeq = state.promotedEpochNanos() != 0 ? 0 : journal.lastSeq();
         this.points = points;
         this.group = group;
         this.state = state;
@@ -485,6 +489,17 @@ public final class GroupReplica implements AutoCloseable {
                         : isPromoted() ? "promoted" : failure() != null ? "failed: " + failure()
                         : drill != null ? "a drill is running already (at seq " + drillSeq + ")"
                         : "no volumes attached yet"));
+            }
+            // After a crash the replicas may hold part of a delta until the replay passed it: a
+            // clone of "latest" is taken only once what the journal held at open is applied.
+            try {
+                if (!applier.awaitApplied(replayToSeq, REPLAY_WAIT)) {
+                    throw new IllegalStateException("group " + group + " is still replaying its journal after a"
+                            + " restart (applied " + appliedSeq() + " of " + replayToSeq + "); try again shortly");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for the replay of group " + group, e);
             }
             Files.createDirectories(scratchDir);
             VolumeFile[] files = replicas;
