@@ -17,9 +17,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The recovery points of one group: an automatic point at an applied delta boundary at most once
  * per {@code pointInterval}, and a labelled point for every bookmark once its seq is applied.
- * Points older than {@code retention} are pruned (the latest is always kept). The list is kept in
- * {@code points.json} in the group directory, rewritten atomically on every change, so it
- * survives a restart.
+ * Points older than {@code retention} are pruned (the latest is always kept). The list, and the
+ * bookmarks received but not yet applied, are kept in {@code points.json} in the group directory,
+ * rewritten atomically on every change, so they survive a restart.
  *
  * <h2>Threads</h2>
  * The applier thread calls {@link #onApplied} once per applied batch, a session's event loop
@@ -117,6 +117,16 @@ public final class RecoveryPoints {
                 lastAutoNanos = Math.max(lastAutoNanos, point.epochNanos());
             }
         }
+        for (JsonNode b : root.path("pendingBookmarks")) {
+            if (!b.hasNonNull("seq") || !b.hasNonNull("label")) {
+                throw new IOException("group " + group + ": recovery points file " + file
+                        + " holds a pending bookmark without seq or label: " + b);
+            }
+            pending.add(new PendingBookmark(b.get("seq").asLong(), b.get("label").asText()));
+        }
+        if (!pending.isEmpty()) {
+            materialize(clock.epochNanos()); // bookmarks applied before the restart
+        }
         snapshot = List.copyOf(points);
     }
 
@@ -171,10 +181,11 @@ public final class RecoveryPoints {
         }
         pending.add(bookmark);
         if (seq <= appliedSeq) {
-            if (materialize(clock.epochNanos())) {
-                publish();
-            }
+            materialize(clock.epochNanos());
         }
+        // Persisted even while pending: the agent forgets a bookmark once its seq is acknowledged,
+        // which may be before the seq is applied here and before a crash.
+        publish();
     }
 
     /** The replicas are applied (and synced) up to {@code seq}, a delta boundary. Applier thread. */
@@ -253,6 +264,12 @@ public final class RecoveryPoints {
             o.put("kind", p.kind());
             if (p.label() != null) {
                 o.put("label", p.label());
+            }
+        }
+        if (!pending.isEmpty()) {
+            ArrayNode waiting = root.putArray("pendingBookmarks");
+            for (PendingBookmark b : pending) {
+                waiting.addObject().put("seq", b.seq()).put("label", b.label());
             }
         }
         return JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(root);

@@ -83,4 +83,23 @@ class RecoveryPointsTest {
         reopened.onApplied(20);
         assertThat(reopened.list()).extracting(RecoveryPoints.Point::id).doesNotHaveDuplicates().hasSize(3);
     }
+
+    @Test
+    void shouldKeepABookmarkReceivedButNotYetAppliedAcrossARestart() throws IOException {
+        RecoveryPoints points = open(0);
+        points.onApplied(10);
+        points.bookmark(25, "before-crash");
+        assertThat(points.list()).extracting(RecoveryPoints.Point::kind).containsExactly(RecoveryPoints.AUTO);
+
+        RecoveryPoints reopened = open(10);
+        assertThat(reopened.list()).extracting(RecoveryPoints.Point::kind).containsExactly(RecoveryPoints.AUTO);
+        reopened.onApplied(30);
+        assertThat(reopened.list()).filteredOn(p -> p.kind().equals(RecoveryPoints.BOOKMARK))
+                .singleElement().satisfies(p -> {
+                    assertThat(p.seq()).isEqualTo(25);
+                    assertThat(p.label()).isEqualTo("before-crash");
+                });
+        RecoveryPoints again = open(30);
+        assertThat(again.list()).filteredOn(p -> p.kind().equals(RecoveryPoints.BOOKMARK)).hasSize(1);
+    }
 }
