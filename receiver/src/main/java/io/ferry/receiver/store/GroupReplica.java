@@ -377,7 +377,18 @@ public final class GroupReplica implements AutoCloseable {
 
     /** Applier thread: the old bytes go to the undo log (synced), then to a running drill. */
     private void beforeWrite(Delta delta, VolumeFile[] volumes) throws IOException {
-        undo.capture(delta, volumes);
+        try {
+            undo.capture(delta, volumes);
+        } catch (IOException e) {
+            // Point-in-time recovery degrades, replication does not stop: without this delta's
+            // pre-image no earlier point can be rolled back to, so the log starts over after it.
+            undo.startOver(delta.lastSeq());
+            int dropped = points.pruneBefore(delta.lastSeq());
+            LOG.error("group {}: cannot record the old contents of delta {}..{} in the undo log ({}); replication"
+                    + " goes on, but the undo log starts over after seq {} and {} earlier recovery point(s) are"
+                    + " dropped. Free space in {} or lower undo.maxBytes.", group, delta.firstSeq(), delta.lastSeq(),
+                    e.toString(), delta.lastSeq(), dropped, undo.directory());
+        }
         drillHook.beforeWrite(delta, volumes);
     }
 

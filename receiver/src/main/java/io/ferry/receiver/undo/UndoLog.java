@@ -537,6 +537,36 @@ public final class UndoLog implements AutoCloseable {
     }
 
     /**
+     * Gives up every recorded pre-image (after a failure to record one, a full disk say): all
+     * segments are deleted and the log goes on after {@code seq}, which becomes the oldest
+     * recoverable seq. Applier thread.
+     */
+    public void startOver(long seq) throws IOException {
+        building = false;
+        partWritten = false;
+        unsynced = false;
+        extents.clear();
+        data.clear();
+        extentCount = 0;
+        if (current != null) {
+            try {
+                current.close();
+            } catch (IOException ignored) {
+                // the file is deleted next
+            }
+            current = null;
+        }
+        for (Segment s : segments) {
+            Files.deleteIfExists(s.path());
+        }
+        segments = List.of();
+        bytesOnDisk = 0;
+        baseSeq = seq;
+        lastSeq = seq;
+        SegmentFiles.forcePath(dir);
+    }
+
+    /**
      * Deletes the oldest segment, if another follows: how the applier keeps the log within its
      * byte bound. Returns false when only the segment being written is left.
      */

@@ -143,6 +143,27 @@ class UndoLogTest {
         }
     }
 
+    @Test
+    void shouldStartOverAfterAFailureAndRecordTheNextDeltasFromThere() throws IOException {
+        try (UndoLog log = UndoLog.open(dir, "g", 0, TINY)) {
+            preImage(log, 1, 3, 0, 0, 3000, (byte) 1);
+            preImage(log, 4, 6, 0, 0, 3000, (byte) 2);
+            log.begin(7, 9); // the capture of 7..9 failed half way
+            log.startOver(9);
+            assertThat(log.baseSeq()).isEqualTo(9);
+            assertThat(log.bytesOnDisk()).isZero().isEqualTo(totalBytes());
+            preImage(log, 10, 12, 1, 0, 100, (byte) 7);
+            Recorder rollback = new Recorder();
+            log.rollback(9, rollback);
+            assertThat(rollback.calls).containsExactly("1:0:100:7", "zero 1:100:512");
+            assertThatThrownBy(() -> log.rollback(6, new Recorder())).isInstanceOf(IllegalArgumentException.class);
+        }
+        try (UndoLog reopened = UndoLog.open(dir, "g", 12, TINY)) {
+            assertThat(reopened.baseSeq()).isEqualTo(9);
+            assertThat(reopened.lastSeq()).isEqualTo(12);
+        }
+    }
+
     private long totalBytes() throws IOException {
         try (Stream<Path> files = Files.list(dir)) {
             return files.filter(p -> p.toString().endsWith(".undo")).mapToLong(p -> p.toFile().length()).sum();
