@@ -13,7 +13,8 @@ public final class JournalEntry {
     private long length;
     private long captureNanos;
     private byte type;
-    private ByteBuffer data = ByteBuffer.allocateDirect(64 * 1024);
+    /** A heap buffer: Chronicle copies into a byte[] in bulk, into a ByteBuffer only byte by byte. */
+    private ByteBuffer data = ByteBuffer.allocate(64 * 1024);
 
     public String volume() {
         return volume;
@@ -54,7 +55,7 @@ public final class JournalEntry {
         this.captureNanos = captureNanos;
         this.type = type;
         if (data.capacity() < payloadBytes) {
-            data = ByteBuffer.allocateDirect(Math.max(payloadBytes, data.capacity() * 2));
+            data = ByteBuffer.allocate(Math.max(payloadBytes, data.capacity() * 2));
         }
         data.clear().limit(payloadBytes);
         return data;

@@ -19,7 +19,7 @@ import net.openhft.chronicle.wire.DocumentContext;
  * when the tailer finds nothing and the journal lists a segment starting at the reader's next
  * seq, the current segment is finished.
  *
- * <p>Bodies are copied into one direct buffer the reader owns, grown to the largest body read.
+ * <p>Bodies are copied into one heap buffer the reader owns, grown to the largest body read.
  */
 public final class DeltaJournalReader implements AutoCloseable {
     private static final int INITIAL_BUFFER_BYTES = 64 << 10;
@@ -142,7 +142,19 @@ public final class DeltaJournalReader implements AutoCloseable {
                             + bytes.readRemaining() + "; the journal is damaged");
                 }
                 ByteBuf body = bodyBuffer(bodyBytes);
-                bytes.read(body.nioBuffer(0, bodyBytes));
+                // Not bytes.read(ByteBuffer): Chronicle copies that one byte at a time, which made
+                // reading the journal the applier's bottleneck. read(byte[]...) copies in bulk.
+                byte[] array = body.array();
+                int at = body.arrayOffset();
+                for (int left = bodyBytes; left > 0; ) {
+                    int n = bytes.read(array, at, left);
+                    if (n <= 0) {
+                        throw new JournalException("journal of group " + journal.group() + ": record of seqs " + first
+                                + ".." + last + " in segment " + segment + " ends " + left + " bytes short");
+                    }
+                    at += n;
+                    left -= n;
+                }
                 body.setIndex(0, bodyBytes);
                 into.set(first, last, captureNanos, body);
                 positionSeq = -1;
@@ -160,7 +172,7 @@ public final class DeltaJournalReader implements AutoCloseable {
                 buffer.release();
                 buffer = null;
             }
-            buffer = Unpooled.directBuffer(capacity, capacity);
+            buffer = Unpooled.buffer(capacity, capacity); // heap: see readNext
         }
         buffer.clear();
         return buffer;
