@@ -600,9 +600,6 @@ public final class UndoLog implements AutoCloseable {
         ByteBuffer raw = ByteBuffer.allocateDirect(options.maxRecordDataBytes());
         for (int s = segs.size() - 1; s >= 0; s--) {
             Segment segment = segs.get(s);
-            if (segment.firstSeq() > lastSeq + 1) {
-                continue;
-            }
             try (FileChannel c = FileChannel.open(segment.path(), StandardOpenOption.READ)) {
                 long position = c.size();
                 while (position > 0) {
@@ -628,7 +625,7 @@ public final class UndoLog implements AutoCloseable {
                     if (last <= toSeq) {
                         return;
                     }
-                    if (first <= lastSeq) {
+                    if (first <= lastSeq) { // not a part of a pre-image still being built
                         body.clear().limit(bodyLength);
                         readFully(c, body, start + HEADER_BYTES);
                         body.flip();
