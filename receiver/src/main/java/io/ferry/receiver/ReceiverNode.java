@@ -177,21 +177,6 @@ public final class ReceiverNode implements AutoCloseable {
     static final Duration PROMOTE_APPLY_TIMEOUT = Duration.ofMinutes(10);
 
     /**
-     * Promotes {@code group} to its latest durable point: fences it (the owning session is closed
-     * with GROUP_PROMOTED, later HELLOs get status PROMOTED), waits until everything durable is
-     * applied, syncs the replicas, persists the promoted state with a new generation id (one atomic
-     * write of state.json), and exports every volume read-write on the NBD listener under its name.
-     * Serialised: one promote at a time.
-     *
-     * @throws ApiException 404 for an unknown group, 409 {@code already_promoted}, {@code group_failed}
-     *         or {@code no_nbd_listener}, 503 {@code apply_timeout} when applying does not finish
-     */
-    public synchronized PromoteResult promote(String group, EpochNanoClock clock) throws IOException,
-            InterruptedException {
-        return promote(group, ReceiverApi.LATEST, clock);
-    }
-
-    /**
      * Promotes {@code group} at {@code pointId} (a retained recovery point, or "latest"): as
      * {@link #promote(String, EpochNanoClock)}, then rolls the replicas back through the undo log
      * to the point's seq when it is earlier than the applied one. A running drill is stopped
@@ -202,11 +187,8 @@ public final class ReceiverNode implements AutoCloseable {
     public synchronized PromoteResult promote(String group, String pointId, EpochNanoClock clock)
             throws IOException, InterruptedException {
         long startNanos = System.nanoTime();
-        GroupReplica replica = replicas.get(group);
+        GroupReplica replica = configured(group);
         GroupLink link = links.get(group);
-        if (replica == null || link == null) {
-            throw ApiException.notFound("group \"" + group + "\" is not configured on this receiver");
-        }
         RecoveryPoints.Point point = ReceiverApi.LATEST.equals(pointId) || replica.isPromoted() ? null
                 : recoverablePoint(replica, pointId);
         if (replica.isPromoted()) {
@@ -270,6 +252,14 @@ public final class ReceiverNode implements AutoCloseable {
         return new PromoteResult(group, "promoted", pointId, seq, generationId, promoteMillis, exported);
     }
 
+    private GroupReplica configured(String group) {
+        GroupReplica replica = replicas.get(group);
+        if (replica == null) {
+            throw ApiException.notFound("group \"" + group + "\" is not configured on this receiver");
+        }
+        return replica;
+    }
+
     private static RecoveryPoints.Point recoverablePoint(GroupReplica replica, String pointId) {
         RecoveryPoints.Point point = replica.points().find(pointId);
         if (point == null) {
@@ -307,10 +297,7 @@ public final class ReceiverNode implements AutoCloseable {
      */
     public synchronized DrillResult startDrill(String group, String pointId) throws IOException {
         long startNanos = System.nanoTime();
-        GroupReplica replica = replicas.get(group);
-        if (replica == null) {
-            throw ApiException.notFound("group \"" + group + "\" is not configured on this receiver");
-        }
+        GroupReplica replica = configured(group);
         if (replica.isPromoted()) {
             throw new ApiException(409, "promoted", "group " + group + " is promoted; its volumes are exported"
                     + " read-write already, a drill has nothing to test");
@@ -360,10 +347,7 @@ public final class ReceiverNode implements AutoCloseable {
      * @throws ApiException 404 unknown group, 409 {@code no_drill}
      */
     public synchronized DrillStopResult stopDrill(String group) throws IOException {
-        GroupReplica replica = replicas.get(group);
-        if (replica == null) {
-            throw ApiException.notFound("group \"" + group + "\" is not configured on this receiver");
-        }
+        GroupReplica replica = configured(group);
         if (!replica.drilling()) {
             throw new ApiException(409, "no_drill", "group " + group + " has no drill running");
         }

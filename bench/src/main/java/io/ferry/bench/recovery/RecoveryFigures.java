@@ -118,14 +118,14 @@ public final class RecoveryFigures {
         String nbd = "nbd://127.0.0.1:" + agent.nbdAddress().getPort() + "/";
 
         long t0 = System.nanoTime();
-        fio(List.of("--rw=write", "--bs=1m", "--iodepth=8", "--size=" + volumeBytes), nbd, 0).waitFor();
+        fio(List.of("--rw=write", "--bs=1m", "--iodepth=8", "--size=" + volumeBytes), nbd).waitFor();
         awaitCaughtUp(agent, replica);
         log("filled %d GiB in %.1f s (replicated, applied)", sizeGib, (System.nanoTime() - t0) / 1e9);
 
         long undoBefore = replica.undoBytes();
         long capturedBefore = view.bytesCaptured();
         Process loadRun = fio(List.of("--rw=randwrite", "--bs=64k", "--iodepth=8", "--size=" + volumeBytes,
-                "--time_based", "--runtime=" + load.toSeconds()), nbd, 0);
+                "--time_based", "--runtime=" + load.toSeconds()), nbd);
         long loadStart = System.nanoTime();
         // Undo growth per byte overwritten, sampled before retention starts pruning.
         long window = Math.max(5, retention.toSeconds() - 10);
@@ -201,7 +201,7 @@ public final class RecoveryFigures {
     }
 
     /** fio over both volumes, half-compressible data, as the peer comparisons use. */
-    private static Process fio(List<String> job, String nbdBase, int unused) throws IOException {
+    private static Process fio(List<String> job, String nbdBase) throws IOException {
         List<String> command = new ArrayList<>(List.of("fio", "--ioengine=nbd", "--direct=1",
                 "--buffer_compress_percentage=50", "--refill_buffers", "--group_reporting"));
         for (String volume : List.of("a", "b")) {

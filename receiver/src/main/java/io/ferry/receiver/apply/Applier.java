@@ -111,14 +111,8 @@ public final class Applier implements AutoCloseable {
      * @param replicas the group's replicas by volume index (empty until the volumes are attached)
      * @param releasableUpTo maps the applied seq to the seq up to which the journal may be
      *        released (the hook for recovery-point retention); identity releases all applied
+     * @param beforeWrite sees every delta before it is written (undo log, drill)
      */
-    public Applier(DeltaJournal journal, long appliedSeq, long appliedCaptureNanos, LongSupplier durableSeq,
-            Supplier<VolumeFile[]> replicas, Progress progress, LongUnaryOperator releasableUpTo, Options options) {
-        this(journal, appliedSeq, appliedCaptureNanos, durableSeq, replicas, progress, releasableUpTo,
-                BeforeWrite.NONE, options);
-    }
-
-    /** As above, calling {@code beforeWrite} with every delta before it is written. */
     public Applier(DeltaJournal journal, long appliedSeq, long appliedCaptureNanos, LongSupplier durableSeq,
             Supplier<VolumeFile[]> replicas, Progress progress, LongUnaryOperator releasableUpTo,
             BeforeWrite beforeWrite, Options options) {
