@@ -43,8 +43,8 @@ public final class DeltaFormat {
     public static final long XXHASH_SEED = 0L;
     public static final int MAX_VOLUME_INDEX = 0xFFFF;
 
-    static final LZ4Factory LZ4 = LZ4Factory.fastestInstance();
-    static final XXHashFactory XXHASH = XXHashFactory.fastestInstance();
+    static final LZ4Factory LZ4 = Lz4Native.lz4();
+    static final XXHashFactory XXHASH = Lz4Native.xxhash();
 
     private DeltaFormat() {
     }

@@ -21,11 +21,18 @@ public final class ChildJvm implements AutoCloseable {
     }
 
     public static ChildJvm start(Path log, String mainClass, String... args) throws IOException {
+        return start(log, List.of(), mainClass, args);
+    }
+
+    /** As {@link #start(Path, String, String...)}, with extra JVM options before the main class. */
+    public static ChildJvm start(Path log, List<String> jvmOptions, String mainClass, String... args)
+            throws IOException {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         String flags = System.getProperty("ferry.jvmFlags", "-Dchronicle.analytics.disable=true");
         command.addAll(Arrays.asList(flags.trim().split("\\s+")));
         command.add("-Xmx512m");
+        command.addAll(jvmOptions);
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
         command.add(mainClass);

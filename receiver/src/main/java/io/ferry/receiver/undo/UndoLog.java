@@ -67,7 +67,7 @@ public final class UndoLog implements AutoCloseable {
     static final byte WRITE = 1;
     static final byte ZERO = 2;
     private static final String SUFFIX = ".undo";
-    private static final LZ4Factory LZ4 = LZ4Factory.fastestInstance();
+    private static final LZ4Factory LZ4 = io.ferry.delta.Lz4Native.lz4();
 
     /** Tuning: segment size and the most pre-image data one record holds. */
     public record Options(long segmentBytes, int maxRecordDataBytes) {
