@@ -1,67 +1,53 @@
 package io.ferry.nbd;
 
+import io.ferry.volume.VolumeFile;
+import io.ferry.worker.Worker;
 import io.netty.buffer.ByteBuf;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
-import java.nio.channels.FileChannel;
-import java.nio.file.NoSuchFileException;
-import java.nio.file.OpenOption;
+import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import org.agrona.concurrent.Agent;
 
 /**
- * A {@link BlockDevice} over a regular (typically sparse) file.
+ * A {@link BlockDevice} over a {@link VolumeFile}: a raw, typically sparse file (a promoted
+ * replica, a test disk).
  *
- * <p>Threads: READ and WRITE are positional FileChannel calls on the caller's thread (they touch
- * the page cache, never sync). Syncs (FLUSH, FUA) and WRITE_ZEROES run on the device's own worker
- * thread, which batches them: all syncs waiting when it wakes share one {@code force}, so
- * concurrent flushes cost one fdatasync (group commit). Since every connection shares the one
- * file, a flush covers writes from all connections.
+ * <p>Threads: READ and WRITE are positional calls on the caller's thread (they touch the page
+ * cache, never sync). Syncs (FLUSH, FUA), WRITE_ZEROES and TRIM run on the device's own
+ * {@link Worker} ({@code ferry-file-<name>}), which owns the queue of that work and batches the
+ * syncs: all syncs waiting when it wakes share one {@code force}, so concurrent flushes cost one
+ * fdatasync (group commit). Since every connection shares the one file, a flush covers writes
+ * from all connections.
  *
- * <p>WRITE_ZEROES is sparse-friendly: chunks that already read back as zeroes (holes included) are
- * left alone rather than allocated. TRIM is accepted and ignored (allowed by the protocol: content
- * after a trim is unspecified), as Java offers no hole punching.
+ * <p>WRITE_ZEROES and TRIM punch holes where the file system can ({@link VolumeFile#zero}), so
+ * the file stays sparse, and BLOCK_STATUS reports the holes (HOLE|ZERO), so qemu-img and nbdcopy
+ * skip them.
  */
 public final class FileBlockDevice implements BlockDevice, AutoCloseable {
+    /** Bounds one BLOCK_STATUS reply. */
+    private static final int MAX_EXTENTS = 1024;
+    private static final long IDLE_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
-    private static final int ZERO_CHUNK_BYTES = 1 << 20;
-    private static final int ZERO_BLOCK_BYTES = 4096;
-
-    private final Path file;
-    private final FileChannel channel;
-    private final long sizeBytes;
-    private final boolean readOnly;
+    private final VolumeFile file;
     private final Object enqueueLock = new Object();
-    private final LinkedBlockingQueue<Task> tasks = new LinkedBlockingQueue<>();
-    private final Thread worker;
+    private final ConcurrentLinkedQueue<Task> tasks = new ConcurrentLinkedQueue<>();
+    private final Worker worker;
     private boolean closed; // guarded by enqueueLock
 
-    private FileBlockDevice(Path file, FileChannel channel, long sizeBytes, boolean readOnly) {
+    private FileBlockDevice(VolumeFile file) {
         this.file = file;
-        this.channel = channel;
-        this.sizeBytes = sizeBytes;
-        this.readOnly = readOnly;
-        this.worker = new Thread(this::runWorker, "ferry-file-sync-" + file.getFileName());
-        this.worker.setDaemon(true);
-        this.worker.start();
+        this.worker = Worker.start(new SyncAgent("ferry-file-" + file.path().getFileName()), IDLE_PARK_NANOS);
     }
 
     /** Opens an existing file; its current length is the device size. */
     public static FileBlockDevice open(Path file, boolean readOnly) throws IOException {
-        OpenOption[] options = readOnly
-                ? new OpenOption[] {StandardOpenOption.READ}
-                : new OpenOption[] {StandardOpenOption.READ, StandardOpenOption.WRITE};
-        FileChannel channel;
-        try {
-            channel = FileChannel.open(file, options);
-        } catch (NoSuchFileException e) {
-            throw new NoSuchFileException(file.toString(), null, "block device file does not exist");
-        }
-        return new FileBlockDevice(file, channel, channel.size(), readOnly);
+        return new FileBlockDevice(VolumeFile.open(file, readOnly));
     }
 
     /**
@@ -72,37 +58,24 @@ public final class FileBlockDevice implements BlockDevice, AutoCloseable {
         if (sizeBytes <= 0) {
             throw new IllegalArgumentException("block device size must be positive, got " + sizeBytes);
         }
-        FileChannel channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE,
-                StandardOpenOption.CREATE);
-        try {
-            long existing = channel.size();
-            if (existing == 0) {
-                // A new (or empty) file: extend without writing data, so it stays sparse.
-                channel.write(ByteBuffer.allocate(1), sizeBytes - 1);
-                channel.force(true);
-            } else if (existing != sizeBytes) {
-                throw new IOException("block device file " + file + " has " + existing + " bytes but "
-                        + sizeBytes + " are configured: fix the size or move the file away");
-            }
-        } catch (IOException | RuntimeException e) {
-            channel.close();
-            throw e;
+        if (Files.exists(file) && Files.size(file) == 0) {
+            Files.delete(file); // an empty file (a leftover of a crash during creation) is created anew
         }
-        return new FileBlockDevice(file, channel, sizeBytes, false);
+        return new FileBlockDevice(VolumeFile.openOrCreate(file, sizeBytes));
     }
 
     public Path file() {
-        return file;
+        return file.path();
     }
 
     @Override
     public long sizeBytes() {
-        return sizeBytes;
+        return file.sizeBytes();
     }
 
     @Override
     public boolean isReadOnly() {
-        return readOnly;
+        return file.isReadOnly();
     }
 
     @Override
@@ -111,25 +84,26 @@ public final class FileBlockDevice implements BlockDevice, AutoCloseable {
     }
 
     @Override
+    public boolean canZeroFast() {
+        return file.punchesHoles();
+    }
+
+    @Override
     public void read(long offset, int length, ByteBuf dst, IoCompletion done) {
-        int start = dst.writerIndex();
-        dst.ensureWritable(length);
+        int writerIndex = dst.writerIndex();
         int errno = NbdErrors.OK;
         try {
-            int filled = 0;
-            while (filled < length) {
-                int n = dst.setBytes(start + filled, channel, offset + filled, length - filled);
-                if (n < 0) {
-                    if (!channel.isOpen()) {
-                        throw new ClosedChannelException(); // Netty reports a closed channel as EOF
-                    }
-                    dst.setZero(start + filled, length - filled); // past the file's end: zeroes
-                    break;
-                }
-                filled += n;
+            dst.ensureWritable(length);
+            if (dst.nioBufferCount() == 1) {
+                file.read(offset, dst.nioBuffer(writerIndex, length));
+            } else {
+                ByteBuffer copy = ByteBuffer.allocate(length);
+                file.read(offset, copy);
+                dst.setBytes(writerIndex, copy.flip());
             }
-            dst.writerIndex(start + length);
+            dst.writerIndex(writerIndex + length);
         } catch (IOException e) {
+            dst.writerIndex(writerIndex);
             errno = errnoOf(e);
         }
         done.complete(errno);
@@ -139,11 +113,11 @@ public final class FileBlockDevice implements BlockDevice, AutoCloseable {
     public void write(long offset, ByteBuf data, boolean fua, IoCompletion done) {
         int errno = NbdErrors.OK;
         try {
-            int length = data.readableBytes();
             int index = data.readerIndex();
-            int written = 0;
-            while (written < length) {
-                written += data.getBytes(index + written, channel, offset + written, length - written);
+            long position = offset;
+            for (ByteBuffer part : data.nioBuffers(index, data.readableBytes())) {
+                file.write(position, part);
+                position += part.remaining();
             }
         } catch (IOException e) {
             errno = errnoOf(e);
@@ -162,9 +136,10 @@ public final class FileBlockDevice implements BlockDevice, AutoCloseable {
         enqueue(new Task(Task.ZERO, offset, length, fua, done));
     }
 
+    /** A trim deallocates like a zeroing: the range then reads as zeroes (allowed: trimmed content is unspecified). */
     @Override
     public void trim(long offset, long length, boolean fua, IoCompletion done) {
-        done.complete(NbdErrors.OK);
+        enqueue(new Task(Task.ZERO, offset, length, fua, done));
     }
 
     @Override
@@ -172,7 +147,13 @@ public final class FileBlockDevice implements BlockDevice, AutoCloseable {
         enqueue(new Task(Task.SYNC, 0, 0, false, done));
     }
 
-    /** Stops the worker (pending work completes first) and closes the file. */
+    /** Holes read as zeroes, so they are reported as HOLE|ZERO. */
+    @Override
+    public void blockStatus(long offset, long length, ExtentSink sink) {
+        file.allocation(offset, length, MAX_EXTENTS, (runBytes, hole) -> sink.extent(runBytes, hole ? 3 : 0));
+    }
+
+    /** Stops the worker (work queued before completes first) and closes the file. */
     @Override
     public void close() throws IOException {
         synchronized (enqueueLock) {
@@ -180,14 +161,11 @@ public final class FileBlockDevice implements BlockDevice, AutoCloseable {
                 return;
             }
             closed = true;
-            tasks.add(Task.STOP_TASK);
         }
         try {
-            worker.join();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            worker.close(); // its onClose runs what was queued before 'closed' was set
         } finally {
-            channel.close();
+            file.close();
         }
     }
 
@@ -195,47 +173,43 @@ public final class FileBlockDevice implements BlockDevice, AutoCloseable {
         synchronized (enqueueLock) {
             if (!closed) {
                 tasks.add(task);
+                worker.wake();
                 return;
             }
         }
         task.done.complete(NbdErrors.ESHUTDOWN);
     }
 
-    /** The worker: runs zeroing in order and answers every waiting sync with one force. */
-    private void runWorker() {
-        List<Task> batch = new ArrayList<>();
-        List<IoCompletion> syncWaiters = new ArrayList<>();
-        ByteBuffer scratch = ByteBuffer.allocateDirect(ZERO_CHUNK_BYTES);
-        ByteBuffer zeroes = ByteBuffer.allocateDirect(ZERO_CHUNK_BYTES);
-        boolean stop = false;
-        while (!stop) {
-            try {
-                batch.add(tasks.take());
-            } catch (InterruptedException e) {
-                // Only close() stops the worker; keep serving.
-                continue;
-            }
-            tasks.drainTo(batch);
-            for (Task task : batch) {
-                switch (task.kind) {
-                    case Task.STOP -> stop = true;
-                    case Task.SYNC -> syncWaiters.add(task.done);
-                    case Task.ZERO -> {
-                        int errno = zeroRange(task.offset, task.length, scratch, zeroes);
-                        if (errno == NbdErrors.OK && task.fua) {
-                            syncWaiters.add(task.done);
-                        } else {
-                            task.done.complete(errno);
-                        }
-                    }
-                    default -> throw new IllegalStateException("unknown task kind " + task.kind);
+    /** The worker's unit of work: zeroing in order, then one force for every waiting sync. */
+    private final class SyncAgent implements Agent {
+        private final String roleName;
+        private final List<IoCompletion> syncWaiters = new ArrayList<>();
+
+        SyncAgent(String roleName) {
+            this.roleName = roleName;
+        }
+
+        @Override
+        public int doWork() {
+            int done = 0;
+            Task task;
+            while ((task = tasks.poll()) != null) {
+                done++;
+                if (task.kind == Task.SYNC) {
+                    syncWaiters.add(task.done);
+                    continue;
+                }
+                int errno = zero(task.offset, task.length);
+                if (errno == NbdErrors.OK && task.fua) {
+                    syncWaiters.add(task.done);
+                } else {
+                    task.done.complete(errno);
                 }
             }
-            batch.clear();
             if (!syncWaiters.isEmpty()) {
                 int errno = NbdErrors.OK;
                 try {
-                    channel.force(false);
+                    file.force();
                 } catch (IOException e) {
                     errno = errnoOf(e);
                 }
@@ -244,55 +218,27 @@ public final class FileBlockDevice implements BlockDevice, AutoCloseable {
                 }
                 syncWaiters.clear();
             }
+            return done;
+        }
+
+        @Override
+        public void onClose() {
+            doWork();
+        }
+
+        @Override
+        public String roleName() {
+            return roleName;
         }
     }
 
-    private int zeroRange(long offset, long length, ByteBuffer scratch, ByteBuffer zeroes) {
+    private int zero(long offset, long length) {
         try {
-            long fileBytes = channel.size();
-            long end = Math.min(offset + length, fileBytes);
-            long position = offset;
-            while (position < end) {
-                int chunk = (int) Math.min(ZERO_CHUNK_BYTES, end - position);
-                scratch.clear().limit(chunk);
-                while (scratch.hasRemaining()) {
-                    if (channel.read(scratch, position + scratch.position()) < 0) {
-                        break;
-                    }
-                }
-                int filled = scratch.position();
-                // Rewrite only the 4 KiB blocks that are not zero already, so holes stay holes.
-                int block = 0;
-                while (block < chunk) {
-                    int blockEnd = Math.min(chunk, block + ZERO_BLOCK_BYTES);
-                    if (isZero(scratch, zeroes, block, Math.min(blockEnd, filled))) {
-                        block = blockEnd;
-                        continue;
-                    }
-                    int runStart = block;
-                    while (block < chunk && !isZero(scratch, zeroes, block,
-                            Math.min(Math.min(chunk, block + ZERO_BLOCK_BYTES), filled))) {
-                        block = Math.min(chunk, block + ZERO_BLOCK_BYTES);
-                    }
-                    zeroes.clear().limit(block - runStart);
-                    while (zeroes.hasRemaining()) {
-                        channel.write(zeroes, position + runStart + zeroes.position());
-                    }
-                }
-                position += chunk;
-            }
+            file.zero(offset, length);
             return NbdErrors.OK;
         } catch (IOException e) {
             return errnoOf(e);
         }
-    }
-
-    /** True when {@code scratch[from, to)} is all zeroes (an empty range is). */
-    private static boolean isZero(ByteBuffer scratch, ByteBuffer zeroes, int from, int to) {
-        if (to <= from) {
-            return true;
-        }
-        return scratch.slice(from, to - from).mismatch(zeroes.clear().limit(to - from)) == -1;
     }
 
     private static int errnoOf(IOException e) {
@@ -310,7 +256,5 @@ public final class FileBlockDevice implements BlockDevice, AutoCloseable {
     private record Task(int kind, long offset, long length, boolean fua, IoCompletion done) {
         static final int SYNC = 0;
         static final int ZERO = 1;
-        static final int STOP = 2;
-        static final Task STOP_TASK = new Task(STOP, 0, 0, false, errno -> { });
     }
 }

@@ -33,10 +33,10 @@ final class SparseRegions implements AutoCloseable {
     }
 
     /** Null when the platform binding is unavailable: callers then write zeroes and report all data. */
-    static SparseRegions open(Path path) {
+    static SparseRegions open(Path path, boolean readOnly) {
         try {
             PosixAPI posix = PosixAPI.posix();
-            int fd = posix.open(path.toString(), OpenFlag.O_RDWR, 0);
+            int fd = posix.open(path.toString(), readOnly ? OpenFlag.O_RDONLY : OpenFlag.O_RDWR, 0);
             if (fd < 0) {
                 LOG.warn("{}: cannot open for hole punching ({}); zeroing writes zeroes", path, posix.lastErrorStr());
                 return null;

@@ -22,13 +22,32 @@ public final class VolumeFile implements AutoCloseable {
     private static final long HOLE_ALIGN_BYTES = 4096;
 
     private final long sizeBytes;
+    private final boolean readOnly;
     private final SparseRegions sparse;
 
-    private VolumeFile(Path path, FileChannel channel, long sizeBytes) {
+    private VolumeFile(Path path, FileChannel channel, long sizeBytes, boolean readOnly) {
         this.path = path;
         this.channel = channel;
         this.sizeBytes = sizeBytes;
-        this.sparse = SparseRegions.open(path);
+        this.readOnly = readOnly;
+        this.sparse = SparseRegions.open(path, readOnly);
+    }
+
+    /** Opens an existing file (or block device node); its current length is the volume's size. */
+    public static VolumeFile open(Path path, boolean readOnly) throws IOException {
+        FileChannel channel;
+        try {
+            channel = readOnly ? FileChannel.open(path, StandardOpenOption.READ)
+                    : FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new java.nio.file.NoSuchFileException(path.toString(), null, "volume file does not exist");
+        }
+        try {
+            return new VolumeFile(path, channel, channel.size(), readOnly);
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            throw e;
+        }
     }
 
     /**
@@ -54,7 +73,7 @@ public final class VolumeFile implements AutoCloseable {
                 file.setLength(sizeBytes);
             }
         }
-        return new VolumeFile(path, channel, sizeBytes);
+        return new VolumeFile(path, channel, sizeBytes, false);
     }
 
     public Path path() {
@@ -63,6 +82,10 @@ public final class VolumeFile implements AutoCloseable {
 
     public long sizeBytes() {
         return sizeBytes;
+    }
+
+    public boolean isReadOnly() {
+        return readOnly;
     }
 
     /** Writes all remaining bytes of {@code src} at {@code offset}; {@code src}'s position is left unchanged. */

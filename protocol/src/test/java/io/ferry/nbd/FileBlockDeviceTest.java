@@ -81,6 +81,27 @@ class FileBlockDeviceTest {
     }
 
     @Test
+    void trimPunchesAHoleThatReadsAsZeroesAndBlockStatusReportsIt() throws Exception {
+        Path file = dir.resolve("trim.img");
+        device = FileBlockDevice.openOrCreate(file, SIZE);
+        byte[] ones = new byte[4 << 20];
+        java.util.Arrays.fill(ones, (byte) 7);
+        assertThat(write(0, ones, true)).isZero();
+        assertThat(allocatedBytes(file)).isGreaterThanOrEqualTo(4L << 20);
+        CompletableFuture<Integer> trimmed = new CompletableFuture<>();
+        device.trim(1 << 20, 2 << 20, true, trimmed::complete);
+        assertThat(trimmed.get(30, TimeUnit.SECONDS)).isZero();
+        assertThat(read((1 << 20) - 4096, 8192)).startsWith(new byte[] {7, 7, 7}).endsWith(0, 0, 0);
+        assertThat(read(1 << 20, 2 << 20)).containsOnly(0);
+        assertThat(allocatedBytes(file)).isLessThan(3L << 20);
+        java.util.List<long[]> extents = new java.util.ArrayList<>();
+        device.blockStatus(0, 4 << 20, (length, flags) -> extents.add(new long[] {length, flags}));
+        assertThat(extents).extracting(e -> e[0] + "/" + e[1])
+                .containsExactly((1 << 20) + "/0", (2 << 20) + "/3", (1 << 20) + "/0");
+        assertThat(device.canZeroFast()).isTrue();
+    }
+
+    @Test
     void concurrentFlushesAllComplete() throws Exception {
         device = FileBlockDevice.openOrCreate(dir.resolve("flush.img"), SIZE);
         CompletableFuture<?>[] flushes = new CompletableFuture<?>[100];

@@ -63,8 +63,12 @@ class NbdInteropTest {
 
     @Test
     void nbdinfoMapUsesBaseAllocation() throws Exception {
-        Interop.requireTools("nbdinfo");
-        assertThat(run("nbdinfo", "--map", tcpUri + "/disk")).contains("data");
+        Interop.requireTools("nbdinfo", "qemu-io");
+        run("qemu-io", "-f", "raw", "-c", "write -P 0x5a 1M 1M", tcpUri + "/disk");
+        // the sparse file reports its holes: a hole, the 1 MiB written, the hole to the end
+        assertThat(run("nbdinfo", "--map", tcpUri + "/disk").lines().map(String::trim).toList())
+                .containsExactly("0     1048576    3  hole,zero", "1048576     1048576    0  data",
+                        "2097152    65011712    3  hole,zero");
     }
 
     @Test
