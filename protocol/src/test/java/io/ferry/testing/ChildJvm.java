@@ -49,6 +49,14 @@ public final class ChildJvm implements AutoCloseable {
         return process.pid();
     }
 
+    /** Waits for the JVM to end and returns its exit code. */
+    public int exitCode(long timeout, TimeUnit unit) throws InterruptedException {
+        if (!process.waitFor(timeout, unit)) {
+            throw new AssertionError("child JVM " + process.pid() + " did not end in " + timeout + " " + unit);
+        }
+        return process.exitValue();
+    }
+
     public boolean isAlive() {
         return process.isAlive();
     }
