@@ -5,6 +5,7 @@ import io.ferry.agent.config.GroupConfig;
 import io.ferry.agent.config.VolumeConfig;
 import io.ferry.agent.ship.Shipper;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.ferry.api.ApiBody;
 import io.ferry.api.ApiException;
 import io.ferry.api.ApiResponse;
 import io.ferry.api.Routes;
@@ -73,13 +74,13 @@ public final class AgentApi {
         return reply;
     }
 
+    /** The body of {@code POST /v1/groups/{g}/bookmarks}. */
+    public record BookmarkBody(String name) {
+    }
+
     /** The label of a bookmark request: {@code name}, a string of 1 to 256 UTF-8 bytes without control characters. */
     static String bookmarkLabel(JsonNode body) {
-        JsonNode name = body == null ? null : body.get("name");
-        if (name == null || !name.isTextual()) {
-            throw ApiException.badRequest("the body must be {\"name\": LABEL} with LABEL a string");
-        }
-        String label = name.asText();
+        String label = ApiBody.read(body, BookmarkBody.class).name();
         int bytes = label.getBytes(StandardCharsets.UTF_8).length;
         if (bytes == 0 || bytes > Bookmark.MAX_LABEL_BYTES) {
             throw ApiException.badRequest("name is " + bytes + " bytes of UTF-8; a bookmark label must be 1 to "

@@ -1,6 +1,7 @@
 package io.ferry.receiver.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.ferry.api.ApiBody;
 import io.ferry.api.ApiException;
 import io.ferry.api.ApiResponse;
 import io.ferry.api.Routes;
@@ -78,7 +79,7 @@ public final class ReceiverApi {
 
     /**
      * The routes, with {@code POST /v1/groups/{g}/promote} and {@code POST|DELETE
-     * /v1/groups/{g}/drill} (body {@code {"point": ID}}, a missing point meaning latest), and
+     * /v1/groups/{g}/drill} (body {@code {"point": ID}} or {@code {"point": "latest"}}, required: see {@link PointBody}), and
      * {@code GET /v1/groups/{g}/points} ({@code [{id, seq, time, kind, label}]}, time ISO-8601
      * UTC), handed to {@code recovery}.
      */
@@ -91,8 +92,10 @@ public final class ReceiverApi {
                         find(groups, request.param("g")).group(), pointOf(request.body()))))
                 .post("/v1/groups/{g}/drill", request -> ApiResponse.ok(recovery.startDrill(
                         find(groups, request.param("g")).group(), pointOf(request.body()))))
-                .delete("/v1/groups/{g}/drill", request -> ApiResponse.ok(recovery.stopDrill(
-                        find(groups, request.param("g")).group())))
+                .delete("/v1/groups/{g}/drill", request -> {
+                    ApiBody.none(request.body());
+                    return ApiResponse.ok(recovery.stopDrill(find(groups, request.param("g")).group()));
+                })
                 .get("/v1/status", request -> ApiResponse.ok(ReceiverStatus.of(receiverId, groups, clock)))
                 .get("/v1/groups/{g}", request -> ApiResponse.ok(
                         ReceiverStatus.group(find(groups, request.param("g")), clock.epochNanos())))
@@ -100,16 +103,21 @@ public final class ReceiverApi {
                 .build();
     }
 
+    /**
+     * The body of promote and drill start: {@code {"point": "latest"}} or {@code {"point": ID}}.
+     * The point is required: a destructive action never defaults to one.
+     */
+    public record PointBody(String point) {
+        public PointBody {
+            if (point.isBlank()) {
+                throw new ApiException(400, ApiBody.BAD_FIELD, "key \"point\" must be a recovery point id (see GET"
+                        + " /v1/groups/{g}/points) or \"latest\", got an empty string");
+            }
+        }
+    }
+
     private static String pointOf(JsonNode body) {
-        JsonNode point = body == null ? null : body.path("point");
-        if (point == null || point.isMissingNode() || point.isNull()) {
-            return LATEST;
-        }
-        if (!point.isTextual() || point.asText().isEmpty()) {
-            throw ApiException.badRequest("\"point\" must be a recovery point id (see GET /v1/groups/{g}/points) or"
-                    + " \"latest\", got " + point);
-        }
-        return point.asText();
+        return ApiBody.read(body, PointBody.class).point();
     }
 
     private static List<Map<String, Object>> pointsBody(List<RecoveryPoints.Point> points) {
