@@ -42,11 +42,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Garbage bodies with a valid token against the receiver's recovery endpoints: every one is
+ * The receiver's API on a real receiver with a replicated group. Garbage bodies with a valid token against the receiver's recovery endpoints: every one is
  * refused with 400 naming what was wrong, and the group stays unpromoted and undrilled. Only an
- * explicit {@code {"point": "latest"}} promotes.
+ * explicit {@code {"point": "latest"}} promotes. And {@code GET /metrics}: the families of before
+ * and the latency histograms, valid Prometheus text.
  */
-class ReceiverApiBodyTest {
+class ReceiverApiTest {
 
     private static final long VOLUME_BYTES = 1 << 20;
 
@@ -200,5 +201,36 @@ class ReceiverApiBodyTest {
         assertThat(api().get("/v1/groups/db").get("state").asText()).isEqualTo("drill");
         api().delete("/v1/groups/db/drill");
         assertThat(api().get("/v1/groups/db").get("state").asText()).isEqualTo("replicating");
+    }
+
+    @Test
+    void shouldServeTheGaugesOfBeforeAndTheSyncApplyAndLagHistograms() throws Exception {
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30))
+                .until(() -> api().get("/v1/groups/db").get("appliedSeq").asLong() == 2);
+        String text = api().getText("/metrics");
+        for (String name : new String[] {"ferry_receiver_received_seq", "ferry_receiver_durable_seq",
+                "ferry_receiver_applied_seq", "ferry_receiver_lag_seconds", "ferry_receiver_received_bytes_total",
+                "ferry_receiver_undo_bytes", "ferry_receiver_oldest_recoverable_seq", "ferry_receiver_connected",
+                "ferry_receiver_group_state", "ferry_receiver_journal_sync_seconds",
+                "ferry_receiver_apply_batch_seconds", "ferry_receiver_apply_lag_seconds"}) {
+            assertThat(text).contains("# HELP " + name + " ").contains("# TYPE " + name + " ");
+        }
+        String labels = "{group=\"db\",agent=\"host-a\"";
+        assertThat(text).contains("ferry_receiver_applied_seq" + labels + "} 2\n")
+                .contains("ferry_receiver_group_state" + labels + ",state=\"replicating\"} 1\n")
+                .contains("# TYPE ferry_receiver_apply_batch_seconds histogram\n")
+                .containsPattern("ferry_receiver_journal_sync_seconds_count\\{group=\"db\",agent=\"host-a\"} [1-9]")
+                .containsPattern("ferry_receiver_apply_batch_seconds_count\\{group=\"db\",agent=\"host-a\"} [1-9]")
+                .containsPattern("ferry_receiver_apply_lag_seconds_count\\{group=\"db\",agent=\"host-a\"} [1-9]");
+
+        Path promtool = Path.of("/usr/bin/promtool");
+        if (Files.isExecutable(promtool)) {
+            Path file = Files.writeString(dir.resolve("metrics.txt"), text);
+            Process check = new ProcessBuilder(promtool.toString(), "check", "metrics")
+                    .redirectInput(file.toFile()).redirectErrorStream(true).start();
+            String output = new String(check.getInputStream().readAllBytes());
+            assertThat(check.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(check.exitValue()).as(output).isZero();
+        }
     }
 }
