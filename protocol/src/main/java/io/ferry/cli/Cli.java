@@ -58,7 +58,6 @@ public final class Cli {
     public static CommandLine configure(CommandLine commandLine, PrintStream out, PrintStream err) {
         commandLine.setOut(new PrintWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), true));
         commandLine.setErr(new PrintWriter(new OutputStreamWriter(err, StandardCharsets.UTF_8), true));
-        commandLine.setCaseInsensitiveEnumValuesAllowed(false);
         commandLine.setExitCodeExceptionMapper(Cli::exitCode);
         commandLine.setParameterExceptionHandler((e, args) -> {
             CommandLine failed = e.getCommandLine();
