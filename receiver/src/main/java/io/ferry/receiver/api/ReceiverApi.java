@@ -79,7 +79,8 @@ public final class ReceiverApi {
 
     /**
      * The routes, with {@code POST /v1/groups/{g}/promote} and {@code POST|DELETE
-     * /v1/groups/{g}/drill} (body {@code {"point": ID}} or {@code {"point": "latest"}}, required: see {@link PointBody}), and
+     * /v1/groups/{g}/drill} (body {@code {"point": ID}} or {@code {"point": "latest"}}, required: see
+     * {@link PointBody}), and
      * {@code GET /v1/groups/{g}/points} ({@code [{id, seq, time, kind, label}]}, time ISO-8601
      * UTC), handed to {@code recovery}.
      */
