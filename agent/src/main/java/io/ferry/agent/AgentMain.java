@@ -3,6 +3,7 @@ package io.ferry.agent;
 import io.ferry.agent.config.AgentConfig;
 import io.ferry.cli.DaemonRunner;
 import java.io.PrintStream;
+import picocli.CommandLine;
 
 /**
  * {@code ferry agent --config agent.yaml}: loads the configuration, launches an {@link AgentNode}
@@ -18,10 +19,16 @@ public final class AgentMain {
         System.exit(run(args, System.out, System.err));
     }
 
+    /** The description {@code ferry agent --help} shows. */
+    static final String DESCRIPTION = "Runs the compute-host agent: an NBD server that journals every write of its volumes and ships them.";
+
+    /** The picocli command {@code agent}, to add under {@code ferry}. */
+    public static CommandLine command(PrintStream err) {
+        return DaemonRunner.command("agent", DESCRIPTION, err, config -> AgentNode.launch(AgentConfig.load(config)));
+    }
+
     /** Runs the agent command; returns the process exit code once the agent has stopped. */
     public static int run(String[] args, PrintStream out, PrintStream err) {
-        return DaemonRunner.run("agent",
-                "Runs the compute-host agent: an NBD server that journals every write of its volumes and ships them.",
-                args, out, err, config -> AgentNode.launch(AgentConfig.load(config)));
+        return DaemonRunner.run("agent", DESCRIPTION, args, out, err, config -> AgentNode.launch(AgentConfig.load(config)));
     }
 }

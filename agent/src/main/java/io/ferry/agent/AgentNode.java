@@ -1,11 +1,13 @@
 package io.ferry.agent;
 
 import io.ferry.agent.api.AgentApi;
+import io.ferry.agent.api.AgentMetrics;
 import io.ferry.agent.config.AgentConfig;
 import io.ferry.agent.ship.ShippedGroup;
 import io.ferry.agent.store.Generation;
 import io.ferry.agent.ship.Shipper;
 import io.ferry.api.ApiServer;
+import io.ferry.metrics.MetricsRegistry;
 import io.ferry.api.ApiToken;
 import io.ferry.config.ConfigException;
 import io.ferry.tls.TlsContexts;
@@ -55,6 +57,7 @@ public final class AgentNode implements AutoCloseable {
     /** Bytes of deltas sent but not yet acknowledged durable, per group. */
     private static final long MAX_IN_FLIGHT_BYTES = 64L << 20;
 
+    private final MetricsRegistry metrics = new MetricsRegistry();
     private NbdServer nbdServer;
     private Shipper shipper;
     private ApiServer apiServer;
@@ -99,6 +102,8 @@ public final class AgentNode implements AutoCloseable {
             }
             WritePipeline pipeline = WritePipeline.start(groupConfig.name(), names, files, journal, clock, RING_SIZE);
             resources.add(pipeline);
+            pipeline.metrics(AgentMetrics.writeLatency(metrics, groupConfig.name()),
+                    AgentMetrics.journalSync(metrics, groupConfig.name()));
             groups.put(groupConfig.name(), new Group(groupConfig, journal, pipeline, List.copyOf(files)));
             for (int i = 0; i < names.size(); i++) {
                 exports.put(names.get(i), new CapturedVolume(names.get(i), i, files.get(i), pipeline));
@@ -155,6 +160,11 @@ public final class AgentNode implements AutoCloseable {
     /** Where the management API listens (the real port when the config asked for port 0). */
     public InetSocketAddress apiAddress() {
         return apiServer.address();
+    }
+
+    /** What {@code GET /metrics} shows; components record their latencies into it. */
+    public MetricsRegistry metrics() {
+        return metrics;
     }
 
     public AgentConfig config() {

@@ -2,39 +2,48 @@ package io.ferry.bench;
 
 import io.ferry.agent.AgentMain;
 import io.ferry.bench.demo.Demo;
-import io.ferry.receiver.ReceiverMain;
 import io.ferry.cli.BookmarkCommand;
+import io.ferry.cli.Cli;
 import io.ferry.cli.DrillCommand;
+import io.ferry.cli.HelpOption;
 import io.ferry.cli.PromoteCommand;
 import io.ferry.cli.StatusCommand;
+import io.ferry.receiver.ReceiverMain;
 import io.ferry.tls.CertMain;
 import java.io.PrintStream;
-import java.util.Arrays;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /**
- * Main class of the one runnable jar (bench/target/ferry.jar) that {@code bin/ferry} starts:
- * dispatches the first argument to the command of that name. Exit codes: 0 success, 1 runtime
- * failure, 2 bad usage or bad configuration.
+ * Main class of the one runnable jar (bench/target/ferry.jar) that {@code bin/ferry} starts: the
+ * picocli command {@code ferry} with one subcommand per command of the contract (DESIGN.md
+ * "Command line"). {@code ferry --help} and {@code ferry CMD --help} print usage; exit codes are
+ * {@link Cli}'s: 0 success, 1 runtime failure, 2 bad usage or bad configuration.
  */
 public final class Ferry {
 
-    private static final String USAGE = String.join("\n",
-            "usage: ferry COMMAND [OPTIONS]",
-            "",
-            "Commands:",
-            "  demo                                             the main job on an embedded default",
-            "  agent    --config agent.yaml [--pid-file F]      compute-host daemon",
-            "  receiver --config receiver.yaml [--pid-file F]   DR-site daemon",
-            "  cert ca    --out DIR                             new CA (ca.pem, ca.key)",
-            "  cert issue --ca DIR --name NAME --out DIR        NAME.pem, NAME.key signed by the CA",
-            "  status   --api HOST:PORT --token-file F [--json]",
-            "  promote  --api RECEIVER --token-file F --group G [--point ID|latest]",
-            "  drill    start|stop --api RECEIVER --token-file F --group G [--point ID]",
-            "  bookmark --api AGENT --token-file F --group G --name LABEL",
-            "",
-            "Run 'ferry COMMAND --help' for a command's options.",
-            "Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad configuration.");
+    @Command(name = "ferry", sortOptions = false, synopsisSubcommandLabel = "COMMAND",
+            description = "Host-based block replication for disaster recovery.",
+            footer = {"", "Run 'ferry COMMAND --help' for a command's options.",
+                "Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad configuration."},
+            subcommands = CommandLine.HelpCommand.class)
+    static final class Top implements Callable<Integer> {
+        @Mixin
+        HelpOption help;
 
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            throw new ParameterException(spec.commandLine(), "missing command");
+        }
+    }
 
     private Ferry() {
     }
@@ -43,40 +52,22 @@ public final class Ferry {
         System.exit(run(args, System.out, System.err));
     }
 
-    /** Runs the command named by {@code args[0]} and returns its exit code. */
+    /** The command tree, printing on {@code out} and {@code err}. */
+    static CommandLine commandLine(PrintStream out, PrintStream err) {
+        CommandLine ferry = new CommandLine(new Top());
+        ferry.addSubcommand("demo", new Demo.DemoCommand(out));
+        ferry.addSubcommand("agent", AgentMain.command(err));
+        ferry.addSubcommand("receiver", ReceiverMain.command(err));
+        ferry.addSubcommand("cert", CertMain.command());
+        ferry.addSubcommand("status", new StatusCommand(out));
+        ferry.addSubcommand("promote", new PromoteCommand(out));
+        ferry.addSubcommand("drill", new DrillCommand(out));
+        ferry.addSubcommand("bookmark", new BookmarkCommand(out));
+        return ferry;
+    }
+
+    /** Runs the command line {@code args} and returns its exit code. */
     public static int run(String[] args, PrintStream out, PrintStream err) {
-        if (args.length == 0) {
-            err.println(USAGE);
-            return 2;
-        }
-        String command = args[0];
-        String[] rest = Arrays.copyOfRange(args, 1, args.length);
-        if (command.equals("-h") || command.equals("--help") || command.equals("help")) {
-            out.println(USAGE);
-            return 0;
-        }
-        switch (command) {
-            case "demo":
-                return Demo.run(rest, out, err);
-            case "agent":
-                return AgentMain.run(rest, out, err);
-            case "receiver":
-                return ReceiverMain.run(rest, out, err);
-            case "cert":
-                return CertMain.run(rest, out, err);
-            case "status":
-                return StatusCommand.run(rest, out, err);
-            case "promote":
-                return PromoteCommand.run(rest, out, err);
-            case "drill":
-                return DrillCommand.run(rest, out, err);
-            case "bookmark":
-                return BookmarkCommand.run(rest, out, err);
-            default:
-                break;
-        }
-        err.println("ferry: unknown command \"" + command + "\"");
-        err.println(USAGE);
-        return 2;
+        return Cli.execute(commandLine(out, err), args, out, err);
     }
 }

@@ -84,7 +84,7 @@ class PointInTimeEndToEndTest {
             generation(drillData, "0x9e00dd11", false).assertSuccess();
             generation(drillData, "0x9e00dd11", true).assertSuccess();
             await().atMost(CATCH_UP).until(() -> replica.appliedSeq() > appliedAtDrillStart);
-            assertThatThrownBy(() -> api.post("/v1/groups/db/drill", Map.of()))
+            assertThatThrownBy(() -> api.post("/v1/groups/db/drill", Map.of("point", "latest")))
                     .isInstanceOfSatisfying(ApiClientException.class, e -> assertThat(e.code())
                             .isEqualTo("drill_running"));
             JsonNode stopped = api.delete("/v1/groups/db/drill");

@@ -37,6 +37,16 @@ public record ApiRequest(String method, String path, Map<String, String> pathPar
         return value;
     }
 
+    /**
+     * The body bound strictly to record {@code type} ({@link ApiBody#read}): a JSON object with
+     * exactly the record's keys, each of the right type.
+     *
+     * @throws ApiException 400 naming the offending key when it is not
+     */
+    public <T extends Record> T body(Class<T> type) {
+        return ApiBody.read(body, type);
+    }
+
     /** The first value of query parameter {@code name}, or null. */
     public String query(String name) {
         List<String> values = queryParams.get(name);

@@ -2,35 +2,24 @@ package io.ferry.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.ferry.api.ApiClient;
-import io.ferry.api.ApiClientException;
-import io.ferry.config.ConfigException;
 import io.ferry.config.HostPort;
 import io.ferry.config.Names;
 import java.io.PrintStream;
 import java.nio.file.Path;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-import picocli.CommandLine;
 import picocli.CommandLine.Option;
 
 /**
- * What the client commands share: the {@code --api}/{@code --token-file} options, argument
- * checks, and the mapping of failures to exit codes (0 ok, 1 runtime failure, 2 bad usage or a
- * bad file).
+ * What the client commands share: the {@code --api}/{@code --token-file}/{@code --json}
+ * options and argument checks. Failures map to exit codes in {@link Cli}.
  */
 final class CliSupport {
 
-    static final int OK = 0;
-    static final int FAILED = 1;
-    static final int USAGE = 2;
     static final int MAX_POINT_CHARS = 128;
-
-    private static final Logger log = LoggerFactory.getLogger(CliSupport.class);
 
     private CliSupport() {
     }
 
-    /** {@code --api HOST:PORT --token-file F}, mixed into each command. */
+    /** {@code --api HOST:PORT --token-file F [--json]}, mixed into each client command. */
     static final class ApiOptions {
         @Option(names = "--api", required = true, paramLabel = "HOST:PORT",
                 description = "the daemon's management API (its api.listen)")
@@ -39,6 +28,9 @@ final class CliSupport {
         @Option(names = "--token-file", required = true, paramLabel = "FILE",
                 description = "file holding the API token (the daemon's <dataDir>/api.token)")
         Path tokenFile;
+
+        @Option(names = "--json", description = "print the daemon's JSON reply on stdout")
+        boolean json;
 
         /** A client for these options; a bad address or token file is a usage error. */
         ApiClient client() {
@@ -50,20 +42,6 @@ final class CliSupport {
             }
             return new ApiClient(target, ApiClient.readTokenFile(tokenFile), ApiClient.DEFAULT_REQUEST_TIMEOUT);
         }
-    }
-
-    /** A command-line mistake found after parsing; exit code 2. */
-    static final class UsageException extends RuntimeException {
-        private static final long serialVersionUID = 1L;
-
-        UsageException(String message) {
-            super(message);
-        }
-    }
-
-    @FunctionalInterface
-    interface Action {
-        int run();
     }
 
     /** Checks {@code --group} as a name; a bad one is a usage error. */
@@ -85,46 +63,19 @@ final class CliSupport {
         return point;
     }
 
-    /** Prints a daemon's reply after a command's summary line, unless it is empty. */
-    static void printReply(PrintStream out, JsonNode reply) {
-        if (reply.isMissingNode() || reply.isNull() || reply.isContainerNode() && reply.isEmpty()) {
+    /**
+     * Prints a daemon's reply: with {@code --json} the reply alone (the API's JSON, or {@code {}}
+     * when it had no body), else {@code summary} and then the reply unless it is empty.
+     */
+    static void printReply(PrintStream out, ApiOptions options, String summary, JsonNode reply) {
+        boolean empty = reply.isMissingNode() || reply.isNull() || reply.isContainerNode() && reply.isEmpty();
+        if (options.json) {
+            out.println(empty && !reply.isContainerNode() ? "{}" : StatusCommand.pretty(reply));
             return;
         }
-        out.println(StatusCommand.pretty(reply));
-    }
-
-    /**
-     * Parses {@code args} into {@code options} (a picocli {@code @Command}) and runs {@code action},
-     * printing errors as {@code ferry NAME: message} on {@code err}.
-     */
-    static int execute(String name, Object options, String[] args, PrintStream out, PrintStream err, Action action) {
-        CommandLine commandLine = new CommandLine(options);
-        try {
-            commandLine.parseArgs(args);
-        } catch (CommandLine.ParameterException e) {
-            err.println("ferry " + name + ": " + e.getMessage());
-            commandLine.usage(err);
-            return USAGE;
-        }
-        if (commandLine.isUsageHelpRequested()) {
-            commandLine.usage(out);
-            return OK;
-        }
-        try {
-            return action.run();
-        } catch (UsageException e) {
-            err.println("ferry " + name + ": " + e.getMessage());
-            return USAGE;
-        } catch (ConfigException e) {
-            err.println("ferry " + name + ": " + e.getMessage());
-            return USAGE;
-        } catch (ApiClientException e) {
-            err.println("ferry " + name + ": " + e.getMessage());
-            return FAILED;
-        } catch (RuntimeException e) {
-            log.debug("ferry {} failed", name, e);
-            err.println("ferry " + name + ": failed: " + e);
-            return FAILED;
+        out.println(summary);
+        if (!empty) {
+            out.println(StatusCommand.pretty(reply));
         }
     }
 }

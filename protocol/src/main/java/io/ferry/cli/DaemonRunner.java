@@ -8,12 +8,14 @@ import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -32,8 +34,9 @@ public final class DaemonRunner {
         AutoCloseable launch(Path config) throws Exception;
     }
 
+    /** {@code --config FILE [--pid-file FILE]}: runs one daemon until SIGTERM or SIGINT. */
     @Command(sortOptions = false)
-    static final class Options {
+    static final class DaemonCommand implements Callable<Integer> {
         @Option(names = "--config", required = true, paramLabel = "FILE", description = "the configuration file to run")
         Path config;
 
@@ -41,11 +44,37 @@ public final class DaemonRunner {
                 description = "write the process id here once started; removed at exit")
         Path pidFile;
 
-        @Option(names = {"-h", "--help"}, usageHelp = true, description = "show this help and exit")
-        boolean help;
+        @Mixin
+        HelpOption help;
+
+        private final String name;
+        private final PrintStream err;
+        private final Launcher launcher;
+
+        DaemonCommand(String name, PrintStream err, Launcher launcher) {
+            this.name = name;
+            this.err = err;
+            this.launcher = launcher;
+        }
+
+        @Override
+        public Integer call() {
+            return runDaemon(name, config, pidFile, err, launcher);
+        }
     }
 
     private DaemonRunner() {
+    }
+
+    /**
+     * The picocli command of daemon {@code name} ("agent", "receiver") described by
+     * {@code description}, to add under {@code ferry} or run with {@link Cli#execute}.
+     */
+    public static CommandLine command(String name, String description, PrintStream err, Launcher launcher) {
+        CommandLine commandLine = new CommandLine(new DaemonCommand(name, err, launcher));
+        commandLine.setCommandName(name);
+        commandLine.getCommandSpec().usageMessage().description(description);
+        return commandLine;
     }
 
     /**
@@ -54,30 +83,18 @@ public final class DaemonRunner {
      */
     public static int run(String name, String description, String[] args, PrintStream out, PrintStream err,
                           Launcher launcher) {
-        Options options = new Options();
-        CommandLine commandLine = new CommandLine(options);
-        commandLine.getCommandSpec().name("ferry " + name);
-        commandLine.getCommandSpec().usageMessage().description(description);
-        try {
-            commandLine.parseArgs(args);
-        } catch (CommandLine.ParameterException e) {
-            err.println("ferry " + name + ": " + e.getMessage());
-            commandLine.usage(err);
-            return 2;
-        }
-        if (commandLine.isUsageHelpRequested()) {
-            commandLine.usage(out);
-            return 0;
-        }
+        return Cli.execute("ferry " + name, command(name, description, err, launcher), args, out, err);
+    }
 
+    private static int runDaemon(String name, Path config, Path pidFile, PrintStream err, Launcher launcher) {
         AutoCloseable node;
         try {
-            node = launcher.launch(options.config);
+            node = launcher.launch(config);
         } catch (ConfigException e) {
             err.println("ferry " + name + ": " + e.getMessage());
             return 2;
         } catch (TlsFileException e) {
-            err.println("ferry " + name + ": " + options.config + ": tls: " + e.getMessage());
+            err.println("ferry " + name + ": " + config + ": tls: " + e.getMessage());
             return 2;
         } catch (Exception e) {
             LOG.debug("{} failed to start", name, e);
@@ -85,7 +102,7 @@ public final class DaemonRunner {
             return 1;
         }
 
-        Stopper stopper = new Stopper(name, node, options.pidFile);
+        Stopper stopper = new Stopper(name, node, pidFile);
         Thread hook = new Thread(stopper::stop, "ferry-" + name + "-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         CountDownLatch stopRequested = new CountDownLatch(1);
@@ -94,11 +111,11 @@ public final class DaemonRunner {
             LOG.debug("cannot trap SIGTERM/SIGINT; the shutdown hook stops the {} (exit code 143/130)", name);
         }
 
-        if (options.pidFile != null) {
+        if (pidFile != null) {
             try {
-                Files.writeString(options.pidFile, ProcessHandle.current().pid() + "\n");
+                Files.writeString(pidFile, ProcessHandle.current().pid() + "\n");
             } catch (IOException e) {
-                err.println("ferry " + name + ": cannot write pid file " + options.pidFile + ": " + describe(e));
+                err.println("ferry " + name + ": cannot write pid file " + pidFile + ": " + describe(e));
                 stopper.stop();
                 return 1;
             }

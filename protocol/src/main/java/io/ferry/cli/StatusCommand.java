@@ -4,31 +4,30 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.ferry.api.ApiJson;
 import java.io.PrintStream;
+import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
 
 /**
  * {@code ferry status --api HOST:PORT --token-file F [--json]}: shows an agent's or a receiver's
  * {@code GET /v1/status}, as a table (one row per consistency group, lag over the RPO marked
  * {@code BREACH}) or, with {@code --json}, as the daemon's JSON.
  */
-public final class StatusCommand {
+@Command(name = "status", sortOptions = false,
+        description = "Shows an agent's or a receiver's consistency groups, lag and RPO.")
+public final class StatusCommand implements Callable<Integer> {
 
-    @Command(name = "ferry status", sortOptions = false,
-            description = "Shows an agent's or a receiver's consistency groups, lag and RPO.")
-    static final class Options {
-        @Mixin
-        CliSupport.ApiOptions api;
+    @Mixin
+    CliSupport.ApiOptions api;
 
-        @Option(names = "--json", description = "print the daemon's JSON instead of a table")
-        boolean json;
+    @Mixin
+    HelpOption help;
 
-        @Option(names = {"-h", "--help"}, usageHelp = true, description = "show this help and exit")
-        boolean help;
-    }
+    private final PrintStream out;
 
-    private StatusCommand() {
+    /** A command that prints on {@code out}. */
+    public StatusCommand(PrintStream out) {
+        this.out = out;
     }
 
     public static void main(String[] args) {
@@ -41,16 +40,18 @@ public final class StatusCommand {
 
     /** Runs the command; returns 0, 1 (API unreachable or an error reply) or 2 (bad usage). */
     public static int run(String[] args, PrintStream out, PrintStream err) {
-        Options options = new Options();
-        return CliSupport.execute("status", options, args, out, err, () -> {
-            JsonNode status = options.api.client().get("/v1/status");
-            if (options.json) {
-                out.println(pretty(status));
-            } else {
-                out.print(StatusTable.render(status));
-            }
-            return CliSupport.OK;
-        });
+        return Cli.execute("ferry status", new StatusCommand(out), args, out, err);
+    }
+
+    @Override
+    public Integer call() {
+        JsonNode status = api.client().get("/v1/status");
+        if (api.json) {
+            out.println(pretty(status));
+        } else {
+            out.print(StatusTable.render(status));
+        }
+        return Cli.OK;
     }
 
     static String pretty(JsonNode json) {

@@ -2,12 +2,17 @@ package io.ferry.tls;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import io.ferry.cli.Cli;
+import io.ferry.cli.HelpOption;
+import io.ferry.cli.UsageException;
+import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParseResult;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code ferry cert ca --out DIR} and {@code ferry cert issue --ca DIR --name NAME --out DIR}:
@@ -16,29 +21,46 @@ import picocli.CommandLine.ParseResult;
  */
 public final class CertMain {
 
-    private static final Logger LOG = LoggerFactory.getLogger(CertMain.class);
-
-    @Command(name = "ferry cert", sortOptions = false, synopsisSubcommandLabel = "(ca | issue)",
+    @Command(name = "cert", sortOptions = false, synopsisSubcommandLabel = "(ca | issue)",
             description = "Creates the certificates of a ferry deployment.",
             subcommands = {CaOptions.class, IssueOptions.class})
-    static final class CertOptions {
-        @Option(names = {"-h", "--help"}, usageHelp = true, description = "show this help and exit")
-        boolean help;
+    static final class CertOptions implements Callable<Integer> {
+        @Mixin
+        HelpOption help;
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            throw new ParameterException(spec.commandLine(), "missing subcommand: ca or issue");
+        }
     }
 
     @Command(name = "ca", sortOptions = false,
             description = "Creates a new CA: DIR/ca.pem and DIR/ca.key (mode 0600; keep it offline).")
-    static final class CaOptions {
+    static final class CaOptions implements Callable<Integer> {
         @Option(names = "--out", required = true, paramLabel = "DIR", description = "directory to write into (created if missing)")
         Path out;
 
-        @Option(names = {"-h", "--help"}, usageHelp = true, description = "show this help and exit")
-        boolean help;
+        @Mixin
+        HelpOption help;
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            Certificates.Issued issued = refusingBadInput(() -> Certificates.createCa(out));
+            spec.commandLine().getOut().println("wrote " + issued.cert() + " and " + issued.key()
+                    + " (the CA key signs every certificate: keep it off the daemons' hosts)");
+            return 0;
+        }
     }
 
     @Command(name = "issue", sortOptions = false,
             description = "Issues DIR/NAME.pem and DIR/NAME.key (mode 0600) for an agent or receiver, signed by the CA.")
-    static final class IssueOptions {
+    static final class IssueOptions implements Callable<Integer> {
         @Option(names = "--ca", required = true, paramLabel = "DIR", description = "the CA directory (ca.pem, ca.key)")
         Path ca;
 
@@ -49,11 +71,35 @@ public final class CertMain {
         @Option(names = "--out", required = true, paramLabel = "DIR", description = "directory to write into (created if missing)")
         Path out;
 
-        @Option(names = {"-h", "--help"}, usageHelp = true, description = "show this help and exit")
-        boolean help;
+        @Mixin
+        HelpOption help;
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            Certificates.Issued issued = refusingBadInput(() -> Certificates.issue(ca, name, out));
+            spec.commandLine().getOut().println("wrote " + issued.cert() + " and " + issued.key() + " for " + name);
+            return 0;
+        }
     }
 
     private CertMain() {
+    }
+
+    /** A bad argument (an invalid name) is a usage error, exit 2; an unusable input file is one too. */
+    private static Certificates.Issued refusingBadInput(java.util.function.Supplier<Certificates.Issued> action) {
+        try {
+            return action.get();
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+    }
+
+    /** The picocli command {@code cert} with its subcommands, to add under {@code ferry}. */
+    public static CommandLine command() {
+        return new CommandLine(new CertOptions());
     }
 
     public static void main(String[] args) {
@@ -62,48 +108,6 @@ public final class CertMain {
 
     /** Runs the cert command and returns the process exit code. */
     public static int run(String[] args, PrintStream out, PrintStream err) {
-        CommandLine commandLine = new CommandLine(new CertOptions());
-        ParseResult parsed;
-        try {
-            parsed = commandLine.parseArgs(args);
-        } catch (CommandLine.ParameterException e) {
-            err.println("ferry cert: " + e.getMessage());
-            e.getCommandLine().usage(err);
-            return 2;
-        }
-        if (commandLine.isUsageHelpRequested()) {
-            commandLine.usage(out);
-            return 0;
-        }
-        if (!parsed.hasSubcommand()) {
-            err.println("ferry cert: missing subcommand: ca or issue");
-            commandLine.usage(err);
-            return 2;
-        }
-        CommandLine sub = parsed.subcommand().commandSpec().commandLine();
-        if (sub.isUsageHelpRequested()) {
-            sub.usage(out);
-            return 0;
-        }
-        try {
-            Object options = sub.getCommand();
-            if (options instanceof CaOptions ca) {
-                Certificates.Issued issued = Certificates.createCa(ca.out);
-                out.println("wrote " + issued.cert() + " and " + issued.key()
-                        + " (the CA key signs every certificate: keep it off the daemons' hosts)");
-            } else {
-                IssueOptions issue = (IssueOptions) options;
-                Certificates.Issued issued = Certificates.issue(issue.ca, issue.name, issue.out);
-                out.println("wrote " + issued.cert() + " and " + issued.key() + " for " + issue.name);
-            }
-            return 0;
-        } catch (TlsFileException | IllegalArgumentException e) {
-            err.println("ferry cert " + sub.getCommandName() + ": " + e.getMessage());
-            return 2;
-        } catch (RuntimeException e) {
-            LOG.debug("cert {} failed", sub.getCommandName(), e);
-            err.println("ferry cert " + sub.getCommandName() + ": failed: " + e.getMessage());
-            return 1;
-        }
+        return Cli.execute("ferry cert", command(), args, out, err);
     }
 }

@@ -131,4 +131,43 @@ class GroupCommandsTest {
             assertThat(agent.requests).isEmpty();
         }
     }
+
+    @Test
+    void everyGroupCommandShouldPrintOnlyTheDaemonsJsonWithJson() {
+        try (FakeDaemon daemon = new FakeDaemon(dataDir, RECEIVER_STATUS)) {
+            String[][] commands = {
+                {"promote", "--group", "db", "--json"},
+                {"drill", "start", "--group", "db", "--json"},
+                {"drill", "stop", "--group", "db", "--json"},
+                {"bookmark", "--group", "db", "--name", "x", "--json"}};
+            for (String[] command : commands) {
+                FakeDaemon.Console console = new FakeDaemon.Console();
+                String[] rest = java.util.Arrays.copyOfRange(command, 1, command.length);
+                int code = switch (command[0]) {
+                    case "promote" -> PromoteCommand.run(args(daemon, rest), console.out, console.err);
+                    case "drill" -> DrillCommand.run(args(daemon, rest), console.out, console.err);
+                    default -> BookmarkCommand.run(args(daemon, rest), console.out, console.err);
+                };
+                assertThat(code).as(String.join(" ", command)).isZero();
+                assertThat(FakeDaemon.parse(console.out())).as(String.join(" ", command))
+                        .isEqualTo(FakeDaemon.parse("{\"ok\":true}"));
+                assertThat(console.err()).isEmpty();
+            }
+            assertThat(daemon.requests.get(1).body()).isEqualTo(FakeDaemon.parse("{\"point\":\"latest\"}"));
+        }
+    }
+
+    @Test
+    void helpShouldExitZeroOnStdoutAndUsageErrorsTwoOnStderr() {
+        FakeDaemon.Console console = new FakeDaemon.Console();
+        assertThat(PromoteCommand.run(new String[] {"--help"}, console.out, console.err)).isZero();
+        assertThat(console.out()).contains("Usage: ferry promote").contains("--point").contains("--json");
+        assertThat(console.err()).isEmpty();
+
+        FakeDaemon.Console wrong = new FakeDaemon.Console();
+        assertThat(BookmarkCommand.run(new String[] {"--group", "db", "--name", "x", "--api", "h:1",
+            "--token-file", "t", "--force"}, wrong.out, wrong.err)).isEqualTo(2);
+        assertThat(wrong.err()).contains("ferry bookmark: Unknown option: '--force'").contains("Usage: ferry bookmark");
+        assertThat(wrong.out()).isEmpty();
+    }
 }

@@ -7,6 +7,8 @@ import io.ferry.nbd.FileBlockDevice;
 import io.ferry.nbd.NbdExportRegistry;
 import io.ferry.nbd.NbdServer;
 import io.ferry.receiver.api.ReceiverApi;
+import io.ferry.receiver.api.ReceiverMetrics;
+import io.ferry.metrics.MetricsRegistry;
 import io.ferry.receiver.config.AllowedAgent;
 import io.ferry.receiver.config.ReceiverConfig;
 import io.ferry.receiver.session.GroupLink;
@@ -57,6 +59,8 @@ public final class ReceiverNode implements AutoCloseable {
     private final Map<String, GroupReplica> replicas = new LinkedHashMap<>();
     private final Map<String, GroupLink> links = new LinkedHashMap<>();
     private final NbdExportRegistry exports = new NbdExportRegistry();
+    /** What {@code GET /metrics} serves; the journal writers and appliers record their latencies into it. */
+    private final MetricsRegistry metrics = new MetricsRegistry();
     private ReplicationServer replication;
     private ApiServer api;
     private NbdServer nbd;
@@ -112,6 +116,9 @@ public final class ReceiverNode implements AutoCloseable {
                         new RecoveryPoints.Policy(config.pointInterval(), config.retention()));
                 resources.add(replica);
                 replicas.put(group, replica);
+                replica.metrics(ReceiverMetrics.journalSync(metrics, group, agent.id()),
+                        ReceiverMetrics.applyBatch(metrics, group, agent.id()),
+                        ReceiverMetrics.applyLag(metrics, group, agent.id()).ageSince(clock));
                 GroupLink link = new GroupLink(group, agent.id(), new ReplicaTarget(replica));
                 links.put(group, link);
                 if (replica.isPromoted()) {
@@ -130,7 +137,7 @@ public final class ReceiverNode implements AutoCloseable {
         resources.add(replication);
 
         api = ApiServer.start(config.apiListen().toSocketAddress(), token,
-                ReceiverApi.routes(config.id(), List.copyOf(links.values()), clock, new ReceiverApi.Recovery() {
+                ReceiverApi.routes(config.id(), List.copyOf(links.values()), clock, metrics, new ReceiverApi.Recovery() {
                     @Override
                     public Object promote(String group, String point) throws Exception {
                         return ReceiverNode.this.promote(group, point, clock);

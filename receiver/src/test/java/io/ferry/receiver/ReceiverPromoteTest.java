@@ -165,7 +165,7 @@ class ReceiverPromoteTest {
 
     @Test
     void shouldRefuseDrillsThatCannotBeAndDiscardAStoppedDrillsScratch() throws Exception {
-        assertThat(apiError(() -> api().post("/v1/groups/db/drill", Map.of())).code()).isEqualTo("no_volumes");
+        assertThat(apiError(() -> api().post("/v1/groups/db/drill", Map.of("point", "latest"))).code()).isEqualTo("no_volumes");
         assertThat(apiError(() -> api().delete("/v1/groups/db/drill")).code()).isEqualTo("no_drill");
 
         replicateThreeWrites().close();
@@ -181,7 +181,7 @@ class ReceiverPromoteTest {
         JsonNode status = api().get("/v1/groups/db");
         assertThat(status.get("state").asText()).isEqualTo("drill");
         assertThat(status.get("drillSeq").asLong()).isEqualTo(3);
-        assertThat(apiError(() -> api().post("/v1/groups/db/drill", Map.of())).code()).isEqualTo("drill_running");
+        assertThat(apiError(() -> api().post("/v1/groups/db/drill", Map.of("point", "latest"))).code()).isEqualTo("drill_running");
         assertThat(entries(dir.resolve("data/drills/db"))).isEqualTo(2);
 
         JsonNode stopped = api().delete("/v1/groups/db/drill");
@@ -190,11 +190,11 @@ class ReceiverPromoteTest {
         assertThat(entries(dir.resolve("data/drills/db"))).isZero();
         assertThat(api().get("/v1/groups/db").get("state").asText()).isEqualTo("replicating");
 
-        api().post("/v1/groups/db/drill", Map.of());
-        api().post("/v1/groups/db/promote", Map.of());
+        api().post("/v1/groups/db/drill", Map.of("point", "latest"));
+        api().post("/v1/groups/db/promote", Map.of("point", "latest"));
         assertThat(node.exports().names()).as("the promote stopped the drill").containsExactlyInAnyOrder("db-data",
                 "db-log");
-        ApiClientException promoted = apiError(() -> api().post("/v1/groups/db/drill", Map.of()));
+        ApiClientException promoted = apiError(() -> api().post("/v1/groups/db/drill", Map.of("point", "latest")));
         assertThat(promoted.status()).isEqualTo(409);
         assertThat(promoted.code()).isEqualTo("promoted");
     }
@@ -212,7 +212,7 @@ class ReceiverPromoteTest {
     @Test
     void shouldAnswerALaterHelloWithStatusPromotedAndADeltaWithGroupPromoted() throws Exception {
         replicateThreeWrites().close();
-        api().post("/v1/groups/db/promote", Map.of());
+        api().post("/v1/groups/db/promote", Map.of("point", "latest"));
 
         try (TestAgentConnection agent = connect()) {
             agent.send(new Hello("host-a", 1, 1, List.of(new GroupHello("db", 5, DB_VOLUMES))));
@@ -254,14 +254,14 @@ class ReceiverPromoteTest {
         assertThat(second.getMessage()).contains("group db was already promoted");
 
         ApiClientException unknown = catchThrowableOfType(ApiClientException.class,
-                () -> api().post("/v1/groups/mail/promote", Map.of()));
+                () -> api().post("/v1/groups/mail/promote", Map.of("point", "latest")));
         assertThat(unknown.status()).isEqualTo(404);
     }
 
     @Test
     void shouldComeBackPromotedAndExportedAfterARestart() throws Exception {
         replicateThreeWrites().close();
-        long generation = api().post("/v1/groups/db/promote", Map.of()).get("generationId").asLong();
+        long generation = api().post("/v1/groups/db/promote", Map.of("point", "latest")).get("generationId").asLong();
         node.close();
         node = null;
 

@@ -5,6 +5,7 @@ import io.ferry.agent.config.GroupConfig;
 import io.ferry.agent.config.VolumeConfig;
 import io.ferry.agent.ship.Shipper;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.ferry.api.ApiBody;
 import io.ferry.api.ApiException;
 import io.ferry.api.ApiResponse;
 import io.ferry.api.Routes;
@@ -26,8 +27,10 @@ public final class AgentApi {
 
     private final AgentNode node;
 
+    /** Registers the agent's gauges and counters on the node's metrics registry (once per node). */
     public AgentApi(AgentNode node) {
         this.node = node;
+        AgentMetrics.register(node.metrics(), node);
     }
 
     public Routes routes() {
@@ -36,7 +39,7 @@ public final class AgentApi {
                 .get("/v1/capabilities", request -> ApiResponse.ok(capabilities()))
                 .post("/v1/groups/{g}/bookmarks", request -> ApiResponse.accepted(
                         bookmark(request.param("g"), request.body())))
-                .metrics(this::metrics)
+                .metrics(node.metrics()::scrape)
                 .build();
     }
 
@@ -73,13 +76,13 @@ public final class AgentApi {
         return reply;
     }
 
+    /** The body of {@code POST /v1/groups/{g}/bookmarks}. */
+    public record BookmarkBody(String name) {
+    }
+
     /** The label of a bookmark request: {@code name}, a string of 1 to 256 UTF-8 bytes without control characters. */
     static String bookmarkLabel(JsonNode body) {
-        JsonNode name = body == null ? null : body.get("name");
-        if (name == null || !name.isTextual()) {
-            throw ApiException.badRequest("the body must be {\"name\": LABEL} with LABEL a string");
-        }
-        String label = name.asText();
+        String label = ApiBody.read(body, BookmarkBody.class).name();
         int bytes = label.getBytes(StandardCharsets.UTF_8).length;
         if (bytes == 0 || bytes > Bookmark.MAX_LABEL_BYTES) {
             throw ApiException.badRequest("name is " + bytes + " bytes of UTF-8; a bookmark label must be 1 to "
@@ -148,28 +151,5 @@ public final class AgentApi {
         caps.put("minRpoSeconds", MIN_RPO_SECONDS);
         caps.put("maxRpoSeconds", MAX_RPO_SECONDS);
         return caps;
-    }
-
-    private String metrics() {
-        StringBuilder out = new StringBuilder();
-        Shipper shipper = node.shipper();
-        out.append("# TYPE ferry_agent_receiver_connected gauge\n")
-                .append("ferry_agent_receiver_connected ").append(shipper != null && shipper.connected() ? 1 : 0).append('\n');
-        out.append("# TYPE ferry_agent_captured_seq gauge\n# TYPE ferry_agent_acked_seq gauge\n")
-                .append("# TYPE ferry_agent_lag_seconds gauge\n# TYPE ferry_agent_rpo_seconds gauge\n")
-                .append("# TYPE ferry_agent_journal_bytes gauge\n# TYPE ferry_agent_shipped_bytes_total counter\n")
-                .append("# TYPE ferry_agent_captured_bytes_total counter\n");
-        for (AgentNode.Group group : node.groups()) {
-            String label = "{group=\"" + group.config().name() + "\"} ";
-            Shipper.GroupView view = shipper == null ? null : shipper.group(group.config().name());
-            out.append("ferry_agent_captured_seq").append(label).append(group.pipeline().capturedSeq()).append('\n');
-            out.append("ferry_agent_acked_seq").append(label).append(view == null ? 0 : view.ackedSeq()).append('\n');
-            out.append("ferry_agent_lag_seconds").append(label).append(view == null ? 0 : view.lagSeconds()).append('\n');
-            out.append("ferry_agent_rpo_seconds").append(label).append(group.config().rpo().toMillis() / 1000.0).append('\n');
-            out.append("ferry_agent_journal_bytes").append(label).append(group.journal().bytesOnDisk()).append('\n');
-            out.append("ferry_agent_captured_bytes_total").append(label).append(view == null ? 0 : view.bytesCaptured()).append('\n');
-            out.append("ferry_agent_shipped_bytes_total").append(label).append(view == null ? 0 : view.bytesShipped()).append('\n');
-        }
-        return out.toString();
     }
 }

@@ -1,6 +1,7 @@
 package io.ferry.agent.pipeline;
 
 import io.ferry.agent.journal.Journal;
+import io.ferry.metrics.LatencyRecorder;
 import io.ferry.volume.VolumeFile;
 import io.ferry.nbd.IoCompletion;
 import io.ferry.nbd.NbdErrors;
@@ -33,6 +34,8 @@ final class GroupCommitter implements Runnable {
     private final LinkedBlockingQueue<Batch> queue = new LinkedBlockingQueue<>();
     private final Thread thread;
     private final java.util.function.Consumer<String> onFailure;
+    /** Where each sync's time goes; set at assembly through {@link WritePipeline#metrics}. */
+    volatile LatencyRecorder syncLatency = LatencyRecorder.NOOP;
 
     GroupCommitter(String group, Journal journal, VolumeFile[] files, java.util.function.Consumer<String> onFailure) {
         this.onFailure = onFailure;
@@ -93,12 +96,14 @@ final class GroupCommitter implements Runnable {
 
     private int sync(boolean[] dirty) {
         try {
+            long startNs = System.nanoTime();
             journal.sync();
             for (int i = 0; i < files.length; i++) {
                 if (dirty[i]) {
                     files[i].force();
                 }
             }
+            syncLatency.recordNanos(System.nanoTime() - startNs);
             return NbdErrors.OK;
         } catch (Exception e) {
             LOG.error("group {}: sync failed, FLUSH/FUA answered with EIO: {}", group, e.toString());

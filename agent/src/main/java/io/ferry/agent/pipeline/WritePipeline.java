@@ -7,6 +7,7 @@ import com.lmax.disruptor.RingBuffer;
 import com.lmax.disruptor.dsl.Disruptor;
 import com.lmax.disruptor.dsl.ProducerType;
 import io.ferry.agent.journal.Journal;
+import io.ferry.metrics.LatencyRecorder;
 import io.ferry.volume.VolumeFile;
 import io.ferry.nbd.IoCompletion;
 import io.ferry.nbd.NbdErrors;
@@ -52,6 +53,7 @@ public final class WritePipeline implements AutoCloseable {
 
     private final java.util.concurrent.CountDownLatch sequencerStarted = new java.util.concurrent.CountDownLatch(1);
     private volatile AckGate ackGate;
+    private volatile LatencyRecorder writeLatency = LatencyRecorder.NOOP;
     private volatile Runnable afterBatch = () -> { };
     private volatile boolean closed;
     private volatile String failure;
@@ -119,6 +121,12 @@ public final class WritePipeline implements AutoCloseable {
     /** Run on the pipeline thread after each batch that captured something (wakes the shipper). */
     public void afterBatch(Runnable hook) {
         this.afterBatch = hook;
+    }
+
+    /** Where the pipeline thread records each write's time and the sync thread each sync's (set once, at assembly). */
+    public void metrics(LatencyRecorder writeLatency, LatencyRecorder syncLatency) {
+        this.writeLatency = writeLatency;
+        committer.syncLatency = syncLatency;
     }
 
     /** Highest seq assigned in this group (journaled). */
@@ -220,6 +228,7 @@ public final class WritePipeline implements AutoCloseable {
         public void onEvent(WriteEvent event, long ringSeq, boolean endOfBatch) {
             IoCompletion done = event.done;
             int errno;
+            long startNs = System.nanoTime();
             try {
                 errno = apply(event);
             } catch (Exception e) {
@@ -230,6 +239,9 @@ public final class WritePipeline implements AutoCloseable {
                     event.data.release();
                 }
                 event.clear();
+            }
+            if (event.op != WriteEvent.FLUSH) {
+                writeLatency.recordNanos(System.nanoTime() - startNs);
             }
             AckGate gate = ackGate;
             if (gate != null && errno == NbdErrors.OK && event.op != WriteEvent.FLUSH) {

@@ -73,6 +73,56 @@ class AgentApiBookmarkTest {
         }
     }
 
+    /** Garbage bodies with a valid token are refused with 400 naming the problem, before anything else is looked at. */
+    @Test
+    void shouldRefuseGarbageBookmarkBodiesWith400() throws Exception {
+        AgentConfig config = AgentConfig.parse("""
+                id: host-a
+                dataDir: %1$s/agent-data
+                nbd:
+                  listen: 127.0.0.1:0
+                api:
+                  listen: 127.0.0.1:0
+                groups:
+                  - name: db
+                    rpo: 30s
+                    volumes:
+                      - { name: db-data, path: %1$s/db-data.img, size: 1048576 }
+                """.formatted(dir), dir);
+        Map<String, String> garbage = Map.of(
+                "", "missing_body",
+                "[]", "not_an_object",
+                "\"x\"", "not_an_object",
+                "{}", "missing_field",
+                "{\"label\": \"x\"}", "unknown_field",
+                "{\"name\": \"x\", \"seq\": 1}", "unknown_field",
+                "{\"name\": 7}", "bad_field",
+                "{\"name\": [\"x\"]}", "bad_field",
+                "{\"name\": \"x\"", "bad_json");
+        java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder()
+                .version(java.net.http.HttpClient.Version.HTTP_1_1).build();
+        try (AgentNode agent = AgentNode.launch(config)) {
+            String token = ApiClient.readTokenFile(config.dataDir().resolve(ApiToken.FILE_NAME));
+            java.net.URI uri = java.net.URI.create("http://127.0.0.1:" + agent.apiAddress().getPort()
+                    + "/v1/groups/db/bookmarks");
+            for (Map.Entry<String, String> bad : garbage.entrySet()) {
+                var request = java.net.http.HttpRequest.newBuilder(uri)
+                        .header("Authorization", "Bearer " + token)
+                        .POST(bad.getKey().isEmpty() ? java.net.http.HttpRequest.BodyPublishers.noBody()
+                                : java.net.http.HttpRequest.BodyPublishers.ofString(bad.getKey()))
+                        .build();
+                var response = http.send(request, java.net.http.HttpResponse.BodyHandlers.ofString());
+                assertThat(response.statusCode()).as("<%s>", bad.getKey()).isEqualTo(400);
+                assertThat(JSON.readTree(response.body()).get("error").asText()).as("<%s>", bad.getKey())
+                        .isEqualTo(bad.getValue());
+            }
+            ApiClient api = new ApiClient("127.0.0.1:" + agent.apiAddress().getPort(), token);
+            assertThatThrownBy(() -> api.post("/v1/groups/db/bookmarks", Map.of("name", "x")))
+                    .as("a valid body gets past the body check (and meets the missing receiver)")
+                    .isInstanceOfSatisfying(ApiClientException.class, e -> assertThat(e.status()).isEqualTo(409));
+        }
+    }
+
     /** A long disconnection must not make bookmarks vanish: past the backlog the request is refused. */
     @Test
     void shouldRefuseBookmarksWith503OnceTheBacklogForAnUnreachableReceiverIsFull() throws Exception {

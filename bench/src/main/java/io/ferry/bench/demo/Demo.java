@@ -1,5 +1,12 @@
 package io.ferry.bench.demo;
 
+import io.ferry.cli.Cli;
+import io.ferry.cli.HelpOption;
+import io.ferry.cli.UsageException;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 import io.ferry.agent.AgentNode;
 import io.ferry.agent.config.AgentConfig;
 import io.ferry.agent.ship.Shipper;
@@ -53,40 +60,38 @@ public final class Demo {
         this.keep = keep;
     }
 
-    public static int run(String[] args, PrintStream out, PrintStream err) {
-        Duration workload = Duration.ofSeconds(10);
-        boolean keep = false;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--seconds" -> {
-                    if (i + 1 >= args.length) {
-                        err.println("ferry demo: --seconds needs a value");
-                        return 2;
-                    }
-                    try {
-                        workload = Duration.ofSeconds(Long.parseLong(args[++i]));
-                    } catch (NumberFormatException e) {
-                        err.println("ferry demo: --seconds takes a whole number, not '" + args[i] + "'");
-                        return 2;
-                    }
-                }
-                case "--keep" -> keep = true;
-                case "-h", "--help" -> {
-                    out.println("usage: ferry demo [--seconds N] [--keep]");
-                    return 0;
-                }
-                default -> {
-                    err.println("ferry demo: unknown option '" + args[i] + "'\nusage: ferry demo [--seconds N] [--keep]");
-                    return 2;
-                }
+    /** {@code ferry demo [--seconds N] [--keep]}. */
+    @Command(name = "demo", sortOptions = false,
+            description = "The main job on an embedded default: a receiver and an agent on loopback, a write"
+                    + " workload, a drill, a promote, the promoted replica checked byte for byte.")
+    public static final class DemoCommand implements Callable<Integer> {
+        @Option(names = "--seconds", paramLabel = "N", defaultValue = "10",
+                description = "how long the write workload runs (default 10)")
+        long seconds;
+
+        @Option(names = "--keep", description = "keep the workspace (its path is printed)")
+        boolean keep;
+
+        @Mixin
+        HelpOption help;
+
+        private final PrintStream out;
+
+        public DemoCommand(PrintStream out) {
+            this.out = out;
+        }
+
+        @Override
+        public Integer call() throws Exception {
+            if (seconds <= 0) {
+                throw new UsageException("--seconds must be at least 1, got " + seconds);
             }
+            return new Demo(out, Duration.ofSeconds(seconds), keep).run();
         }
-        try {
-            return new Demo(out, workload, keep).run();
-        } catch (Exception e) {
-            err.println("ferry demo: failed: " + e);
-            return 1;
-        }
+    }
+
+    public static int run(String[] args, PrintStream out, PrintStream err) {
+        return Cli.execute("ferry demo", new DemoCommand(out), args, out, err);
     }
 
     private int run() throws Exception {

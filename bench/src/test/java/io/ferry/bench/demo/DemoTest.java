@@ -32,6 +32,7 @@ class DemoTest {
         int exit = Demo.run(new String[] {"--fast"}, new PrintStream(new ByteArrayOutputStream()),
                 new PrintStream(err, true, StandardCharsets.UTF_8));
         assertThat(exit).isEqualTo(2);
-        assertThat(err.toString(StandardCharsets.UTF_8)).contains("unknown option '--fast'");
+        assertThat(err.toString(StandardCharsets.UTF_8)).contains("ferry demo: Unknown option: '--fast'")
+                .contains("Usage: ferry demo");
     }
 }

@@ -1,10 +1,12 @@
 package io.ferry.receiver.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.ferry.api.ApiBody;
 import io.ferry.api.ApiException;
 import io.ferry.api.ApiResponse;
 import io.ferry.api.Routes;
 import io.ferry.config.Names;
+import io.ferry.metrics.MetricsRegistry;
 import io.ferry.receiver.session.GroupLink;
 import io.ferry.time.EpochNanoClock;
 import io.ferry.receiver.store.RecoveryPoints;
@@ -13,7 +15,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Locale;
 
 /**
  * The receiver's management API routes ({@code io.ferry.api} serves them behind the bearer token):
@@ -78,12 +79,23 @@ public final class ReceiverApi {
 
     /**
      * The routes, with {@code POST /v1/groups/{g}/promote} and {@code POST|DELETE
-     * /v1/groups/{g}/drill} (body {@code {"point": ID}}, a missing point meaning latest), and
+     * /v1/groups/{g}/drill} (body {@code {"point": ID}} or {@code {"point": "latest"}}, required: see
+     * {@link PointBody}), and
      * {@code GET /v1/groups/{g}/points} ({@code [{id, seq, time, kind, label}]}, time ISO-8601
      * UTC), handed to {@code recovery}.
      */
     public static Routes routes(String receiverId, List<GroupLink> links, EpochNanoClock clock, Recovery recovery) {
+        return routes(receiverId, links, clock, new MetricsRegistry(), recovery);
+    }
+
+    /**
+     * As {@link #routes(String, List, EpochNanoClock, Recovery)}, serving {@code metrics} (where
+     * the receiver's components record their latencies) with the groups' gauges registered on it.
+     */
+    public static Routes routes(String receiverId, List<GroupLink> links, EpochNanoClock clock, MetricsRegistry metrics,
+                                Recovery recovery) {
         List<GroupLink> groups = List.copyOf(links);
+        ReceiverMetrics.register(metrics, receiverId, groups, clock);
         return Routes.builder()
                 .get("/v1/groups/{g}/points", request -> ApiResponse.ok(
                         pointsBody(recovery.points(find(groups, request.param("g")).group()))))
@@ -91,25 +103,32 @@ public final class ReceiverApi {
                         find(groups, request.param("g")).group(), pointOf(request.body()))))
                 .post("/v1/groups/{g}/drill", request -> ApiResponse.ok(recovery.startDrill(
                         find(groups, request.param("g")).group(), pointOf(request.body()))))
-                .delete("/v1/groups/{g}/drill", request -> ApiResponse.ok(recovery.stopDrill(
-                        find(groups, request.param("g")).group())))
+                .delete("/v1/groups/{g}/drill", request -> {
+                    ApiBody.none(request.body());
+                    return ApiResponse.ok(recovery.stopDrill(find(groups, request.param("g")).group()));
+                })
                 .get("/v1/status", request -> ApiResponse.ok(ReceiverStatus.of(receiverId, groups, clock)))
                 .get("/v1/groups/{g}", request -> ApiResponse.ok(
                         ReceiverStatus.group(find(groups, request.param("g")), clock.epochNanos())))
-                .metrics(() -> metrics(receiverId, groups, clock))
+                .metrics(metrics::scrape)
                 .build();
     }
 
+    /**
+     * The body of promote and drill start: {@code {"point": "latest"}} or {@code {"point": ID}}.
+     * The point is required: a destructive action never defaults to one.
+     */
+    public record PointBody(String point) {
+        public PointBody {
+            if (point.isBlank()) {
+                throw new ApiException(400, ApiBody.BAD_FIELD, "key \"point\" must be a recovery point id (see GET"
+                        + " /v1/groups/{g}/points) or \"latest\", got an empty string");
+            }
+        }
+    }
+
     private static String pointOf(JsonNode body) {
-        JsonNode point = body == null ? null : body.path("point");
-        if (point == null || point.isMissingNode() || point.isNull()) {
-            return LATEST;
-        }
-        if (!point.isTextual() || point.asText().isEmpty()) {
-            throw ApiException.badRequest("\"point\" must be a recovery point id (see GET /v1/groups/{g}/points) or"
-                    + " \"latest\", got " + point);
-        }
-        return point.asText();
+        return ApiBody.read(body, PointBody.class).point();
     }
 
     private static List<Map<String, Object>> pointsBody(List<RecoveryPoints.Point> points) {
@@ -138,66 +157,10 @@ public final class ReceiverApi {
         throw new ApiException(404, "unknown_group", "group \"" + name + "\" is not configured on this receiver");
     }
 
-    /** Prometheus text exposition of every group's seqs, lag, bytes and connection. */
+    /** Prometheus text exposition of every group's seqs, lag, bytes and connection (no latency histograms). */
     public static String metrics(String receiverId, List<GroupLink> groups, EpochNanoClock clock) {
-        ReceiverStatus status = ReceiverStatus.of(receiverId, groups, clock);
-        StringBuilder out = new StringBuilder(1024);
-        gauge(out, status, "ferry_receiver_received_seq", "Highest seq received from the agent",
-                group -> group.receivedSeq());
-        gauge(out, status, "ferry_receiver_durable_seq", "Highest seq synced in the receiver journal (acknowledged)",
-                group -> group.durableSeq());
-        gauge(out, status, "ferry_receiver_applied_seq", "Highest seq applied to the replicas",
-                group -> group.appliedSeq());
-        gauge(out, status, "ferry_receiver_lag_seconds",
-                "Age of the oldest write durable on the receiver but not yet applied", group -> group.lagSeconds());
-        header(out, "ferry_receiver_received_bytes_total", "counter",
-                "DELTA bytes received (as sent, compressed) since the receiver started");
-        for (ReceiverStatus.Group group : status.groups()) {
-            sample(out, "ferry_receiver_received_bytes_total", group, group.bytesReceived());
-        }
-        gauge(out, status, "ferry_receiver_undo_bytes", "Bytes the undo log holds (point-in-time recovery)",
-                group -> group.undoBytes());
-        gauge(out, status, "ferry_receiver_oldest_recoverable_seq",
-                "Oldest seq a promote or drill can roll back to", group -> group.oldestRecoverableSeq());
-        gauge(out, status, "ferry_receiver_connected", "1 while the owning agent has a session", group ->
-                group.connected() ? 1 : 0);
-        header(out, "ferry_receiver_group_state", "gauge", "1 for the group's current state");
-        for (ReceiverStatus.Group group : status.groups()) {
-            for (String state : List.of(ReceiverStatus.SYNCING, ReceiverStatus.REPLICATING, ReceiverStatus.FAILED,
-                    ReceiverStatus.PROMOTED, ReceiverStatus.DRILL)) {
-                out.append("ferry_receiver_group_state{group=\"").append(group.name()).append("\",agent=\"")
-                        .append(group.agent()).append("\",state=\"").append(state).append("\"} ")
-                        .append(state.equals(group.state()) ? 1 : 0).append('\n');
-            }
-        }
-        return out.toString();
-    }
-
-    private interface Value {
-        double of(ReceiverStatus.Group group);
-    }
-
-    private static void gauge(StringBuilder out, ReceiverStatus status, String name, String help, Value value) {
-        header(out, name, "gauge", help);
-        for (ReceiverStatus.Group group : status.groups()) {
-            sample(out, name, group, value.of(group));
-        }
-    }
-
-    private static void header(StringBuilder out, String name, String type, String help) {
-        out.append("# HELP ").append(name).append(' ').append(help).append('\n');
-        out.append("# TYPE ").append(name).append(' ').append(type).append('\n');
-    }
-
-    private static void sample(StringBuilder out, String name, ReceiverStatus.Group group, double value) {
-        // group and agent names are [A-Za-z0-9._-]: nothing to escape in a label value
-        out.append(name).append("{group=\"").append(group.name()).append("\",agent=\"").append(group.agent())
-                .append("\"} ");
-        if (value == Math.rint(value) && Math.abs(value) < 1e15) {
-            out.append((long) value);
-        } else {
-            out.append(String.format(Locale.ROOT, "%.6f", value));
-        }
-        out.append('\n');
+        MetricsRegistry registry = new MetricsRegistry();
+        ReceiverMetrics.register(registry, receiverId, groups, clock);
+        return registry.scrape();
     }
 }

@@ -1,5 +1,6 @@
 package io.ferry.receiver.apply;
 
+import io.ferry.metrics.LatencyRecorder;
 import io.ferry.delta.Delta;
 import io.ferry.delta.DeltaDecoder;
 import io.ferry.delta.DeltaFormat;
@@ -15,6 +16,7 @@ import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.LongConsumer;
 import java.util.function.LongSupplier;
 import java.util.function.LongUnaryOperator;
 import java.util.function.Supplier;
@@ -96,6 +98,8 @@ public final class Applier implements AutoCloseable {
 
     private volatile long appliedSeq;
     private volatile long appliedCaptureNanos;
+    private volatile LatencyRecorder batchTime = LatencyRecorder.NOOP;
+    private volatile LongConsumer appliedCaptureAge = captureNanos -> { };
     private volatile String failure;
     private volatile boolean running = true;
 
@@ -129,6 +133,15 @@ public final class Applier implements AutoCloseable {
         this.decoder = new DeltaDecoder(options.maxDeltaBytes());
         this.thread = new Thread(this::run, "ferry-apply-" + group);
         this.thread.setDaemon(true);
+    }
+
+    /**
+     * Where the applier thread records each batch's time and, per batch, the capture time of its
+     * newest write (set at assembly).
+     */
+    public void metrics(LatencyRecorder batchTime, LongConsumer appliedCaptureAge) {
+        this.batchTime = batchTime;
+        this.appliedCaptureAge = appliedCaptureAge;
     }
 
     public void start() {
@@ -229,6 +242,7 @@ public final class Applier implements AutoCloseable {
         if (durable <= applied) {
             return false;
         }
+        long startNs = System.nanoTime();
         if (reader == null) {
             reader = journal.reader(applied + 1);
         }
@@ -252,6 +266,8 @@ public final class Applier implements AutoCloseable {
         }
         if (batchLast != applied) {
             commit(volumes, applied, batchLast, batchCapture);
+            batchTime.recordNanos(System.nanoTime() - startNs);
+            appliedCaptureAge.accept(batchCapture);
         }
         if (stop != null) {
             throw stop;

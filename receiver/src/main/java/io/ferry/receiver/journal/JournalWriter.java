@@ -1,5 +1,6 @@
 package io.ferry.receiver.journal;
 
+import io.ferry.metrics.LatencyRecorder;
 import io.netty.buffer.ByteBuf;
 import java.util.ArrayList;
 import java.util.List;
@@ -48,6 +49,7 @@ public final class JournalWriter implements AutoCloseable {
     private volatile long durableSeq;
     private volatile long lastDurableCaptureNanos;
     private volatile String failure;
+    private volatile LatencyRecorder syncLatency = LatencyRecorder.NOOP;
 
     /**
      * @param onSynced called on the journal thread after each sync that made new records durable
@@ -70,6 +72,11 @@ public final class JournalWriter implements AutoCloseable {
 
     public void start() {
         thread.start();
+    }
+
+    /** Where the journal thread records each sync's time (set at assembly). */
+    public void syncLatency(LatencyRecorder recorder) {
+        this.syncLatency = recorder;
     }
 
     /**
@@ -186,7 +193,9 @@ public final class JournalWriter implements AutoCloseable {
                     r = batchBytes < maxBatchBytes ? queue.poll() : null;
                 }
                 if (lastAppended >= 0) {
+                    long syncStartNs = System.nanoTime();
                     journal.sync();
+                    syncLatency.recordNanos(System.nanoTime() - syncStartNs);
                     lastDurableCaptureNanos = lastCapture;
                     durableSeq = lastAppended;
                     onSynced.run();

@@ -1,5 +1,7 @@
 package io.ferry.receiver.store;
 
+import io.ferry.metrics.LatencyRecorder;
+import java.util.function.LongConsumer;
 import io.ferry.config.Names;
 import io.ferry.receiver.apply.Applier;
 import io.ferry.receiver.drill.DrillVolume;
@@ -134,6 +136,12 @@ public final class GroupReplica implements AutoCloseable {
                 applied -> Math.min(applied, options.retention().releasableUpTo(applied)), this::beforeWrite,
                 options.apply());
         this.writer = new JournalWriter(journal, options.journalBatchBytes(), applier::wake);
+    }
+
+    /** Where the journal writer and the applier record their sync, batch and lag times (set at assembly). */
+    public void metrics(LatencyRecorder journalSync, LatencyRecorder applyBatch, LongConsumer appliedCaptureAge) {
+        writer.syncLatency(journalSync);
+        applier.metrics(applyBatch, appliedCaptureAge);
     }
 
     /** Opens (creating on first use) the group with default options. */
