@@ -8,14 +8,19 @@ import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 
-/** A journal in memory for pipeline tests: records what was appended and can hold syncs back. */
-final class InMemoryJournal implements Journal {
-    record Record(String volume, long seq, long offset, long length, long captureNanos, byte type, byte[] data) {
+/**
+ * A journal in memory for pipeline tests: records what was appended and can hold appends and
+ * syncs back (a stalled disk) until the test releases them.
+ */
+public final class InMemoryJournal implements Journal {
+    public record Record(String volume, long seq, long offset, long length, long captureNanos, byte type, byte[] data) {
     }
 
-    final List<Record> records = java.util.Collections.synchronizedList(new ArrayList<>());
+    public final List<Record> records = java.util.Collections.synchronizedList(new ArrayList<>());
     final AtomicInteger syncs = new AtomicInteger();
     volatile CountDownLatch syncGate = new CountDownLatch(0);
+    /** Appends wait for this latch: a disk that stalls until the test counts it down. */
+    public volatile CountDownLatch appendGate = new CountDownLatch(0);
     volatile RuntimeException appendFailure;
     private long lastSeq;
 
@@ -26,6 +31,11 @@ final class InMemoryJournal implements Journal {
 
     @Override
     public void append(String volume, long seq, long offset, long length, long captureNanos, byte type, ByteBuffer data) {
+        try {
+            appendGate.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         if (appendFailure != null) {
             throw appendFailure;
         }
