@@ -247,12 +247,8 @@ public final class WritePipeline implements AutoCloseable {
             disruptor.halt();
         }
         wakeProducers(); // requests still held are answered ESHUTDOWN
-        try {
-            committer.submit(new GroupCommitter.Batch(new IoCompletion[0], allTrue(files.length)));
-            committer.close();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        committer.submit(new GroupCommitter.Batch(new IoCompletion[0], allTrue(files.length)));
+        committer.close();
     }
 
     private static boolean[] allTrue(int n) {
