@@ -20,6 +20,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
@@ -219,7 +220,11 @@ public final class WritePipeline implements AutoCloseable {
     private void wakeProducers() {
         Producer producer;
         while ((producer = waitingForRoom.poll()) != null) {
-            producer.scheduleRetry();
+            try {
+                producer.scheduleRetry();
+            } catch (RuntimeException e) {
+                LOG.warn("group {}: could not hand held requests back to their connection: {}", group, e.toString());
+            }
         }
     }
 
@@ -448,7 +453,26 @@ public final class WritePipeline implements AutoCloseable {
         /** Any thread: retry the held requests on the connection's event loop. */
         private void scheduleRetry() {
             if (retryScheduled.compareAndSet(false, true)) {
-                flow.executor().execute(retry);
+                try {
+                    flow.executor().execute(retry);
+                } catch (RejectedExecutionException e) {
+                    abandon();
+                }
+            }
+        }
+
+        /**
+         * The connection's event loop is shut down (the NBD server closed): nobody can be answered
+         * any more, so the held requests are dropped and their payloads released. The loop no
+         * longer runs this producer, so the calling thread may empty it.
+         */
+        private void abandon() {
+            WriteEvent request;
+            while ((request = held.pollFirst()) != null) {
+                heldRequests.decrementAndGet();
+                if (request.data != null) {
+                    request.data.release();
+                }
             }
         }
 
