@@ -23,6 +23,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -73,7 +74,7 @@ public final class WritePipeline implements AutoCloseable {
     /** Producers holding requests until the ring has room; the pipeline thread wakes them. */
     private final ConcurrentLinkedQueue<Producer> waitingForRoom = new ConcurrentLinkedQueue<>();
     /** Requests that connections hold for want of ring room, over all producers. */
-    private final java.util.concurrent.atomic.AtomicInteger heldRequests = new java.util.concurrent.atomic.AtomicInteger();
+    private final AtomicInteger heldRequests = new AtomicInteger();
 
     private WritePipeline(String group, List<String> volumeNames, List<VolumeFile> files, Journal journal,
                           EpochNanoClock clock, int ringSize) {

@@ -1,6 +1,7 @@
 package io.ferry.agent.ship;
 
 import io.ferry.config.HostPort;
+import io.ferry.time.EpochNanoClock;
 import io.ferry.wire.Ack;
 import io.ferry.wire.ErrorCode;
 import io.ferry.wire.ErrorMessage;
@@ -53,6 +54,7 @@ final class ReceiverLink implements Link {
     private final SslContext ssl;
     private final Supplier<Hello> hello;
     private final LinkListener listener;
+    private final EpochNanoClock clock;
     private final EventLoopGroup loop;
     private final Bootstrap bootstrap;
 
@@ -64,7 +66,8 @@ final class ReceiverLink implements Link {
     private final ReconnectBackoff backoff = new ReconnectBackoff(bound -> ThreadLocalRandom.current().nextLong(bound));
     private int maxFrameBytes = Frames.DEFAULT_MAX_FRAME_BYTES;
 
-    ReceiverLink(HostPort receiver, SslContext ssl, Supplier<Hello> hello, LinkListener listener) {
+    ReceiverLink(HostPort receiver, SslContext ssl, Supplier<Hello> hello, LinkListener listener, EpochNanoClock clock) {
+        this.clock = clock;
         this.receiver = receiver;
         this.ssl = ssl;
         this.hello = hello;
@@ -223,7 +226,7 @@ final class ReceiverLink implements Link {
                     problem("receiver " + receiver + " silent for " + READ_IDLE_SECONDS + " s; reconnecting");
                     ctx.close();
                 } else if (ready) {
-                    ctx.writeAndFlush(new Heartbeat(System.currentTimeMillis() * 1_000_000L).encode(ctx.alloc()));
+                    ctx.writeAndFlush(new Heartbeat(clock.epochNanos()).encode(ctx.alloc()));
                 }
             }
         }

@@ -58,7 +58,7 @@ public final class Shipper implements AutoCloseable, LinkListener, Agent {
     /** Builds the shipper for the given groups and starts connecting. */
     public static Shipper start(String agentId, HostPort receiver, SslContext ssl, List<ShippedGroup> groups,
                                 EpochNanoClock clock) {
-        return start(agentId, (hello, listener) -> new ReceiverLink(receiver, ssl, hello, listener), groups, clock,
+        return start(agentId, (hello, listener) -> new ReceiverLink(receiver, ssl, hello, listener, clock), groups, clock,
                 PooledByteBufAllocator.DEFAULT);
     }
 
