@@ -38,7 +38,7 @@ class StalledGroupIsolationTest {
     Path dir;
 
     private final List<AutoCloseable> resources = new ArrayList<>();
-    private final ExecutorService clients = Executors.newFixedThreadPool(STALLED_WRITERS);
+    private final ExecutorService clients = Executors.newFixedThreadPool(STALLED_WRITERS + 1);
     private final AtomicLong clock = new AtomicLong(1_000);
     private InMemoryJournal stalledJournal;
 
@@ -102,7 +102,7 @@ class StalledGroupIsolationTest {
             } catch (Exception e) {
                 throw new IllegalStateException(e);
             }
-        });
+        }, clients);
         assertThat(healthy.get(20, TimeUnit.SECONDS)).isEqualTo(filled(512, (byte) 49));
         assertThat(healthyJournal.records).hasSize(50);
         assertThat(stalledWrites).noneMatch(CompletableFuture::isDone);
