@@ -7,9 +7,15 @@ import io.ferry.agent.pipeline.InMemoryJournal;
 import io.ferry.agent.pipeline.WritePipeline;
 import io.ferry.nbd.NbdClient;
 import io.ferry.nbd.NbdExportRegistry;
+import io.ferry.nbd.NbdProtocol;
 import io.ferry.nbd.NbdServer;
 import io.ferry.volume.VolumeFile;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
 import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -27,7 +33,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A group whose disk stalls fills its ring; the NBD event loop it shares with another group's
- * export must go on answering that export (the loop never waits for a ring slot).
+ * export must go on answering that export (the loop never waits for a ring slot), and a
+ * connection held back by the full ring loses none of its writes and keeps their order.
  */
 class StalledGroupIsolationTest {
     private static final int RING_SIZE = 4;
@@ -117,6 +124,71 @@ class StalledGroupIsolationTest {
                 assertThat(client.read(i * 4096L, 4096)).isEqualTo(filled(4096, (byte) (1 + i)));
             }
         }
+    }
+
+    @Test
+    void shouldKeepOnePipeliningConnectionsWritesInTheirOrderThroughAFullRing() throws Exception {
+        NbdExportRegistry exports = new NbdExportRegistry();
+        stalledJournal = new InMemoryJournal();
+        stalledJournal.appendGate = new CountDownLatch(1);
+        WritePipeline stalled = group("stalled", stalledJournal, exports);
+        NbdServer server = NbdServer.start(new NbdServer.Options(new InetSocketAddress("127.0.0.1", 0), null, 1,
+                NbdServer.DEFAULT_MAX_PAYLOAD_BYTES), exports);
+        resources.add(server);
+        int writes = 64;
+        try (Socket socket = new Socket()) {
+            socket.connect(server.tcpAddress(), 10_000);
+            socket.setSoTimeout(30_000);
+            DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
+            DataOutputStream out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream()));
+            exportName(in, out, "stalled-vol");
+            // Every write to the same block, all sent at once: the last one sent must be the one that stays.
+            for (int i = 0; i < writes; i++) {
+                out.writeInt(NbdProtocol.REQUEST_MAGIC);
+                out.writeShort(0);
+                out.writeShort(NbdProtocol.CMD_WRITE);
+                out.writeLong(i);
+                out.writeLong(0);
+                out.writeInt(512);
+                out.write(filled(512, (byte) i));
+            }
+            out.flush();
+            // Four requests fill the ring, the fifth is held, and the connection reads nothing more.
+            await().atMost(Duration.ofSeconds(30)).until(() -> stalled.heldRequests() == 1);
+            assertThat(in.available()).as("no reply while the disk stalls").isZero();
+            assertThat(stalledJournal.records).isEmpty();
+
+            stalledJournal.appendGate.countDown();
+            List<Long> cookies = new ArrayList<>();
+            for (int i = 0; i < writes; i++) {
+                assertThat(in.readInt()).isEqualTo(NbdProtocol.SIMPLE_REPLY_MAGIC);
+                assertThat(in.readInt()).as("errno").isZero();
+                cookies.add(in.readLong());
+            }
+            assertThat(cookies).containsExactlyInAnyOrderElementsOf(
+                    java.util.stream.LongStream.range(0, writes).boxed().toList());
+        }
+        assertThat(stalledJournal.records).extracting(r -> (int) r.data()[0])
+                .containsExactlyElementsOf(java.util.stream.IntStream.range(0, writes).boxed().toList());
+        try (NbdClient client = NbdClient.connect(server.tcpAddress(), "stalled-vol")) {
+            assertThat(client.read(0, 512)).isEqualTo(filled(512, (byte) (writes - 1)));
+        }
+    }
+
+    /** The oldstyle-compatible EXPORT_NAME negotiation: simple replies, no structured ones. */
+    private static void exportName(DataInputStream in, DataOutputStream out, String export) throws Exception {
+        assertThat(in.readLong()).isEqualTo(NbdProtocol.NBDMAGIC);
+        assertThat(in.readLong()).isEqualTo(NbdProtocol.IHAVEOPT);
+        in.readUnsignedShort();
+        out.writeInt(NbdProtocol.CLIENT_FLAG_FIXED_NEWSTYLE | NbdProtocol.CLIENT_FLAG_NO_ZEROES);
+        byte[] name = export.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        out.writeLong(NbdProtocol.IHAVEOPT);
+        out.writeInt(NbdProtocol.OPT_EXPORT_NAME);
+        out.writeInt(name.length);
+        out.write(name);
+        out.flush();
+        assertThat(in.readLong()).isEqualTo(SIZE);
+        in.readUnsignedShort();
     }
 
     private static byte[] filled(int length, byte value) {
