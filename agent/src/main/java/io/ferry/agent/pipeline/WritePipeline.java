@@ -238,7 +238,9 @@ public final class WritePipeline implements AutoCloseable {
 
     /**
      * Stops accepting requests, finishes everything already in the ring (answering it), syncs,
-     * and stops both threads. The journal and files stay open: they belong to the caller.
+     * and stops both threads. The journal and files stay open: they belong to the caller. Close
+     * the NBD server first (as the agent does): a request published while this runs may be
+     * left unanswered.
      */
     @Override
     public void close() {
