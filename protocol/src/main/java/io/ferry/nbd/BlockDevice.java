@@ -65,6 +65,32 @@ public interface BlockDevice {
         sink.extent(length, 0);
     }
 
+    /**
+     * The device as one connection sees it. A device whose queue can be full (a group's ring)
+     * returns a view that, instead of blocking the event loop, holds the request it cannot queue,
+     * calls {@link ConnectionFlow#suspend()} and, once it queued everything it held, in order,
+     * {@link ConnectionFlow#resume()}. Called once per connection when its transmission phase
+     * starts; the default needs no flow control and returns this device.
+     */
+    default BlockDevice forConnection(ConnectionFlow flow) {
+        return this;
+    }
+
+    /**
+     * Read back-pressure on one NBD connection, given to {@link #forConnection}. Every method
+     * must be called on the connection's event loop ({@link #executor()}).
+     */
+    interface ConnectionFlow {
+        /** Stops decoding requests of this connection (autoRead off) until {@link #resume()}. */
+        void suspend();
+
+        /** Decodes requests again, starting with those already received. */
+        void resume();
+
+        /** The connection's event loop: where a device hands back held requests to retry them. */
+        java.util.concurrent.Executor executor();
+    }
+
     /** Receives extents of a {@link #blockStatus} answer in order. */
     @FunctionalInterface
     interface ExtentSink {

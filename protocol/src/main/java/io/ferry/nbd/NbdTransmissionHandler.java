@@ -26,7 +26,9 @@ import org.slf4j.LoggerFactory;
  * recycled per connection.
  *
  * <p>Backpressure: reading stops while more than {@link #MAX_IN_FLIGHT_REQUESTS} requests or
- * {@code maxInFlightBytes} are outstanding, or the outbound buffer is above its high water mark.
+ * {@code maxInFlightBytes} are outstanding, or the outbound buffer is above its high water mark,
+ * or while the device holds a request it could not queue yet ({@link BlockDevice.ConnectionFlow}):
+ * the event loop never waits for a device.
  */
 final class NbdTransmissionHandler extends ByteToMessageDecoder {
 
@@ -69,12 +71,14 @@ final class NbdTransmissionHandler extends ByteToMessageDecoder {
     private boolean flushPending;
     private boolean flushScheduled;
     private boolean paused;
+    /** The device holds a request it could not queue; nothing more is decoded until it resumes us. */
+    private boolean deviceSuspended;
     /** No more requests are decoded: DISC received or the connection is being dropped. */
     private boolean stopped;
     private boolean discReceived;
 
     NbdTransmissionHandler(BlockDevice device, boolean structured, int blockStatusContextId, int maxPayloadBytes) {
-        this.device = device;
+        this.device = device.forConnection(new Flow());
         this.sizeBytes = device.sizeBytes();
         this.readOnly = device.isReadOnly();
         this.canZeroFast = device.canZeroFast();
@@ -134,7 +138,7 @@ final class NbdTransmissionHandler extends ByteToMessageDecoder {
 
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
-        while (!paused && !stopped && in.readableBytes() >= REQUEST_HEADER_BYTES) {
+        while (!paused && !deviceSuspended && !stopped && in.readableBytes() >= REQUEST_HEADER_BYTES) {
             int start = in.readerIndex();
             if (in.getInt(start) != REQUEST_MAGIC) {
                 dropConnection(in, "bad request magic 0x" + Integer.toHexString(in.getInt(start)));
@@ -473,6 +477,14 @@ final class NbdTransmissionHandler extends ByteToMessageDecoder {
             return;
         }
         paused = false;
+        resumeReading();
+    }
+
+    /** Reads and decodes again unless still paused for another reason. */
+    private void resumeReading() {
+        if (paused || deviceSuspended || stopped) {
+            return;
+        }
         ctx.channel().config().setAutoRead(true);
         if (!decoding && internalBuffer().isReadable()) {
             // Requests already buffered while paused: decode them now, not on the next packet.
@@ -496,6 +508,26 @@ final class NbdTransmissionHandler extends ByteToMessageDecoder {
         stopped = true;
         in.skipBytes(in.readableBytes());
         ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    /** The device's hold on this connection's reading; event loop only. */
+    private final class Flow implements BlockDevice.ConnectionFlow {
+        @Override
+        public void suspend() {
+            deviceSuspended = true;
+            ctx.channel().config().setAutoRead(false);
+        }
+
+        @Override
+        public void resume() {
+            deviceSuspended = false;
+            resumeReading();
+        }
+
+        @Override
+        public java.util.concurrent.Executor executor() {
+            return ctx.executor();
+        }
     }
 
     /** One outstanding device request; recycled by the event loop once its reply is written. */

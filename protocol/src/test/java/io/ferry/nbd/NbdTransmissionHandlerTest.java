@@ -394,4 +394,105 @@ class NbdTransmissionHandlerTest {
         assertThat(answered).hasSize(count);
         assertThat(nbd.channel.config().isAutoRead()).isTrue();
     }
+
+    /** A device whose queue is full: it holds the next write and suspends the connection, as the agent's ring does. */
+    private static final class FullQueueDevice implements BlockDevice {
+        final MemoryBlockDevice inner;
+        final java.util.ArrayDeque<Runnable> held = new java.util.ArrayDeque<>();
+        BlockDevice.ConnectionFlow flow;
+        boolean full;
+
+        FullQueueDevice(MemoryBlockDevice inner) {
+            this.inner = inner;
+        }
+
+        @Override
+        public BlockDevice forConnection(BlockDevice.ConnectionFlow connectionFlow) {
+            this.flow = connectionFlow;
+            return this;
+        }
+
+        @Override
+        public long sizeBytes() {
+            return inner.sizeBytes();
+        }
+
+        @Override
+        public boolean isReadOnly() {
+            return false;
+        }
+
+        @Override
+        public boolean flushCoversAllConnections() {
+            return true;
+        }
+
+        @Override
+        public void read(long offset, int length, io.netty.buffer.ByteBuf dst, IoCompletion done) {
+            inner.read(offset, length, dst, done);
+        }
+
+        @Override
+        public void write(long offset, io.netty.buffer.ByteBuf data, boolean fua, IoCompletion done) {
+            if (full || !held.isEmpty()) {
+                held.add(() -> inner.write(offset, data, fua, done));
+                flow.suspend();
+            } else {
+                inner.write(offset, data, fua, done);
+            }
+        }
+
+        @Override
+        public void writeZeroes(long offset, long length, boolean fua, IoCompletion done) {
+            inner.writeZeroes(offset, length, fua, done);
+        }
+
+        @Override
+        public void trim(long offset, long length, boolean fua, IoCompletion done) {
+            inner.trim(offset, length, fua, done);
+        }
+
+        @Override
+        public void flush(IoCompletion done) {
+            inner.flush(done);
+        }
+
+        /** The queue has room again: hand the held writes on in order, on the event loop, and resume. */
+        void room() {
+            full = false;
+            flow.executor().execute(() -> {
+                while (!held.isEmpty()) {
+                    held.poll().run();
+                }
+                flow.resume();
+            });
+        }
+    }
+
+    @Test
+    void aDeviceThatCannotQueueARequestStopsReadingUntilItResumesAndEveryWriteIsAnsweredInOrder() throws IOException {
+        FullQueueDevice full = new FullQueueDevice(device);
+        connect(false, false, full);
+        full.full = true;
+        nbd.send(NbdWire.write(0, 1, 0, filled(512, 1)), NbdWire.write(0, 2, 512, filled(512, 2)),
+                NbdWire.write(0, 3, 1024, filled(512, 3)), request(0, CMD_READ, 4, 0, 512));
+
+        // Only the first write reached the device, which holds it; nothing after it was decoded.
+        assertThat(full.held).hasSize(1);
+        assertThat(device.calls()).isEmpty();
+        assertThat(nbd.channel.config().isAutoRead()).isFalse();
+        assertThat(nbd.nothingMoreWritten()).isTrue();
+
+        full.room();
+        nbd.channel.runPendingTasks();
+        expectSimple(1, 0);
+        expectSimple(2, 0);
+        expectSimple(3, 0);
+        expectSimple(4, 0);
+        byte[] read = new byte[512];
+        in.readFully(read);
+        assertThat(read).isEqualTo(filled(512, 1));
+        assertThat(device.calls()).containsExactly("write 0+512", "write 512+512", "write 1024+512", "read 0+512");
+        assertThat(nbd.channel.config().isAutoRead()).isTrue();
+    }
 }

@@ -14,7 +14,10 @@ import java.io.IOException;
  * {@link WritePipeline} so it is sequenced and journaled first.
  *
  * <p>Reads run on the calling event loop as positional reads served from the page cache, as
- * qemu-nbd and nbdkit do; writes, zeroing and syncs never do.
+ * qemu-nbd and nbdkit do; writes, zeroing and syncs never do. Each NBD connection gets its own
+ * view ({@link #forConnection}) that enters the ring through a
+ * {@link WritePipeline.Producer}: when the group's ring is full that connection stops reading
+ * until the ring has room, and the event loop goes on serving every other connection.
  */
 public final class CapturedVolume implements BlockDevice {
     /** Bounds one BLOCK_STATUS reply. */
@@ -95,5 +98,69 @@ public final class CapturedVolume implements BlockDevice {
     @Override
     public void flush(IoCompletion done) {
         pipeline.submitFlush(done);
+    }
+
+    @Override
+    public BlockDevice forConnection(ConnectionFlow flow) {
+        return new Connection(pipeline.producer(flow));
+    }
+
+    /** This volume as one NBD connection sees it: changes go through the connection's producer. */
+    private final class Connection implements BlockDevice {
+        private final WritePipeline.Producer producer;
+
+        Connection(WritePipeline.Producer producer) {
+            this.producer = producer;
+        }
+
+        @Override
+        public long sizeBytes() {
+            return CapturedVolume.this.sizeBytes();
+        }
+
+        @Override
+        public boolean isReadOnly() {
+            return false;
+        }
+
+        @Override
+        public boolean flushCoversAllConnections() {
+            return true;
+        }
+
+        @Override
+        public boolean canZeroFast() {
+            return CapturedVolume.this.canZeroFast();
+        }
+
+        @Override
+        public void read(long offset, int length, ByteBuf dst, IoCompletion done) {
+            CapturedVolume.this.read(offset, length, dst, done);
+        }
+
+        @Override
+        public void blockStatus(long offset, long length, ExtentSink sink) {
+            CapturedVolume.this.blockStatus(offset, length, sink);
+        }
+
+        @Override
+        public void write(long offset, ByteBuf data, boolean fua, IoCompletion done) {
+            producer.submitWrite(index, offset, data, fua, done);
+        }
+
+        @Override
+        public void writeZeroes(long offset, long length, boolean fua, IoCompletion done) {
+            producer.submitWriteZeroes(index, offset, length, fua, done);
+        }
+
+        @Override
+        public void trim(long offset, long length, boolean fua, IoCompletion done) {
+            producer.submitTrim(index, offset, length, fua, done);
+        }
+
+        @Override
+        public void flush(IoCompletion done) {
+            producer.submitFlush(done);
+        }
     }
 }

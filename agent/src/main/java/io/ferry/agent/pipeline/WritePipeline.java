@@ -3,20 +3,28 @@ package io.ferry.agent.pipeline;
 import com.lmax.disruptor.BlockingWaitStrategy;
 import com.lmax.disruptor.EventHandler;
 import com.lmax.disruptor.ExceptionHandler;
+import com.lmax.disruptor.InsufficientCapacityException;
 import com.lmax.disruptor.RingBuffer;
+import com.lmax.disruptor.Sequence;
 import com.lmax.disruptor.dsl.Disruptor;
 import com.lmax.disruptor.dsl.ProducerType;
 import io.ferry.agent.journal.Journal;
 import io.ferry.metrics.LatencyRecorder;
 import io.ferry.volume.VolumeFile;
+import io.ferry.nbd.BlockDevice;
 import io.ferry.nbd.IoCompletion;
 import io.ferry.nbd.NbdErrors;
 import io.ferry.time.EpochNanoClock;
 import io.netty.buffer.ByteBuf;
 import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,8 +44,15 @@ import org.slf4j.LoggerFactory;
  * write is refused with EIO rather than risk a journal and a volume that disagree (after a
  * failed fsync, nothing written before it can be trusted durable).
  *
- * <p>Threads: {@code submit*} methods from any thread; everything else in here is owned by the
- * pipeline thread.
+ * <p>Back-pressure: an NBD connection submits through its own {@link Producer}, which claims
+ * ring slots with {@code tryNext} and never waits: when the ring is full it holds the request,
+ * suspends the connection's reading, and the pipeline thread hands it back to the connection's
+ * event loop as soon as slots are free, so held requests are published in their order and none
+ * is dropped. The {@code submit*} methods of the pipeline itself wait for a slot instead and are
+ * for threads that may block (tests, tools).
+ *
+ * <p>Threads: {@code submit*} methods from any thread, a {@link Producer} from its connection's
+ * event loop; everything else in here is owned by the pipeline thread.
  */
 public final class WritePipeline implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(WritePipeline.class);
@@ -58,6 +73,10 @@ public final class WritePipeline implements AutoCloseable {
     private volatile boolean closed;
     private volatile String failure;
     private volatile long capturedSeq;
+    /** Producers holding requests until the ring has room; the pipeline thread wakes them. */
+    private final ConcurrentLinkedQueue<Producer> waitingForRoom = new ConcurrentLinkedQueue<>();
+    /** Requests that connections hold for want of ring room, over all producers. */
+    private final AtomicInteger heldRequests = new AtomicInteger();
 
     private WritePipeline(String group, List<String> volumeNames, List<VolumeFile> files, Journal journal,
                           EpochNanoClock clock, int ringSize) {
@@ -134,6 +153,11 @@ public final class WritePipeline implements AutoCloseable {
         return capturedSeq;
     }
 
+    /** Requests that NBD connections hold because the ring is full (their reading is suspended). */
+    public int heldRequests() {
+        return heldRequests.get();
+    }
+
     /** Why the group stopped accepting writes, or null while it is healthy. */
     public String failure() {
         return failure;
@@ -176,6 +200,43 @@ public final class WritePipeline implements AutoCloseable {
         }
     }
 
+    /**
+     * The intake of one NBD connection: publishes without ever waiting for a ring slot. Owned by
+     * the connection's event loop ({@code flow}'s executor).
+     */
+    public Producer producer(BlockDevice.ConnectionFlow flow) {
+        return new Producer(flow);
+    }
+
+    /** Claims a slot without waiting and publishes into it; false when the ring is full. */
+    private boolean tryPublish(byte op, int volume, long offset, long length, boolean fua, ByteBuf data,
+                               IoCompletion done) {
+        long slot;
+        try {
+            slot = ring.tryNext();
+        } catch (InsufficientCapacityException full) {
+            return false;
+        }
+        try {
+            ring.get(slot).set(op, volume, offset, length, fua, data, done);
+        } finally {
+            ring.publish(slot);
+        }
+        return true;
+    }
+
+    /** Hands every waiting producer back to its event loop; after slots were freed or on close. */
+    private void wakeProducers() {
+        Producer producer;
+        while ((producer = waitingForRoom.poll()) != null) {
+            try {
+                producer.scheduleRetry();
+            } catch (RuntimeException e) {
+                LOG.warn("group {}: could not hand held requests back to their connection: {}", group, e.toString());
+            }
+        }
+    }
+
     private void fail(String reason) {
         if (failure == null) {
             failure = reason;
@@ -185,7 +246,9 @@ public final class WritePipeline implements AutoCloseable {
 
     /**
      * Stops accepting requests, finishes everything already in the ring (answering it), syncs,
-     * and stops both threads. The journal and files stay open: they belong to the caller.
+     * and stops both threads. The journal and files stay open: they belong to the caller. Close
+     * the NBD server first (as the agent does): a request published while this runs may be
+     * left unanswered.
      */
     @Override
     public void close() {
@@ -199,12 +262,9 @@ public final class WritePipeline implements AutoCloseable {
             LOG.error("group {}: pipeline did not drain within 30 s; halting it", group);
             disruptor.halt();
         }
-        try {
-            committer.submit(new GroupCommitter.Batch(new IoCompletion[0], allTrue(files.length)));
-            committer.close();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        wakeProducers(); // requests still held are answered ESHUTDOWN
+        committer.submit(new GroupCommitter.Batch(new IoCompletion[0], allTrue(files.length)));
+        committer.close();
     }
 
     private static boolean[] allTrue(int n) {
@@ -218,6 +278,12 @@ public final class WritePipeline implements AutoCloseable {
         private final List<IoCompletion> waiters = new ArrayList<>();
         private boolean[] dirty = new boolean[files.length];
         private boolean captured;
+        private Sequence released;
+
+        @Override
+        public void setSequenceCallback(Sequence sequenceCallback) {
+            this.released = sequenceCallback;
+        }
 
         @Override
         public void onStart() {
@@ -281,6 +347,20 @@ public final class WritePipeline implements AutoCloseable {
                     afterBatch.run();
                 }
             }
+            if (endOfBatch || ((ringSeq & (RELEASE_EVERY - 1)) == RELEASE_EVERY - 1 && !waitingForRoom.isEmpty())) {
+                freeSlotsUpTo(ringSeq);
+            }
+        }
+
+        /**
+         * Gives the slots up to {@code ringSeq} back to producers before the batch ends (the
+         * event is no longer read), then wakes producers that wait for room. The volatile store
+         * comes before the poll of waiters, and a producer registers before it checks for room
+         * again, so no producer can be left waiting on a ring that has room.
+         */
+        private void freeSlotsUpTo(long ringSeq) {
+            released.setVolatile(ringSeq);
+            wakeProducers();
         }
 
         private int apply(WriteEvent event) throws Exception {
@@ -315,6 +395,124 @@ public final class WritePipeline implements AutoCloseable {
 
         private String describe(WriteEvent event) {
             return "op " + event.op + " on " + volumeNames[event.volume] + " at " + event.offset + "+" + event.length;
+        }
+    }
+
+    /** Slots are handed back to waiting producers at least this often within a long batch. */
+    private static final int RELEASE_EVERY = 64;
+
+    /**
+     * One connection's way into the ring. While it holds requests (the ring was full), every later
+     * request of the connection queues behind them, so the connection's order is kept, and the
+     * connection reads nothing more. Owned by the connection's event loop, except
+     * {@link #scheduleRetry}.
+     */
+    public final class Producer {
+        private final BlockDevice.ConnectionFlow flow;
+        private final ArrayDeque<WriteEvent> held = new ArrayDeque<>();
+        private final AtomicBoolean retryScheduled = new AtomicBoolean();
+        private final Runnable retry = this::retryHeld;
+
+        private Producer(BlockDevice.ConnectionFlow flow) {
+            this.flow = flow;
+        }
+
+        public void submitWrite(int volume, long offset, ByteBuf data, boolean fua, IoCompletion done) {
+            offer(WriteEvent.WRITE, volume, offset, data.readableBytes(), fua, data, done);
+        }
+
+        public void submitWriteZeroes(int volume, long offset, long length, boolean fua, IoCompletion done) {
+            offer(WriteEvent.WRITE_ZEROES, volume, offset, length, fua, null, done);
+        }
+
+        public void submitTrim(int volume, long offset, long length, boolean fua, IoCompletion done) {
+            offer(WriteEvent.TRIM, volume, offset, length, fua, null, done);
+        }
+
+        public void submitFlush(IoCompletion done) {
+            offer(WriteEvent.FLUSH, 0, 0, 0, false, null, done);
+        }
+
+        /** Requests held for want of ring room; event loop. */
+        public int heldRequests() {
+            return held.size();
+        }
+
+        private void offer(byte op, int volume, long offset, long length, boolean fua, ByteBuf data, IoCompletion done) {
+            if (closed) {
+                refuse(data, done);
+                return;
+            }
+            if (held.isEmpty() && tryPublish(op, volume, offset, length, fua, data, done)) {
+                return;
+            }
+            WriteEvent request = new WriteEvent();
+            request.set(op, volume, offset, length, fua, data, done);
+            held.addLast(request);
+            heldRequests.incrementAndGet();
+            if (held.size() == 1) {
+                flow.suspend();
+                waitForRoom();
+            }
+        }
+
+        private void waitForRoom() {
+            waitingForRoom.add(this);
+            java.lang.invoke.VarHandle.fullFence();
+            // Slots may have been freed between the failed claim and the registration.
+            if (closed || ring.hasAvailableCapacity(1)) {
+                scheduleRetry();
+            }
+        }
+
+        /** Any thread: retry the held requests on the connection's event loop. */
+        private void scheduleRetry() {
+            if (retryScheduled.compareAndSet(false, true)) {
+                try {
+                    flow.executor().execute(retry);
+                } catch (RejectedExecutionException e) {
+                    abandon();
+                }
+            }
+        }
+
+        /**
+         * The connection's event loop is shut down (the NBD server closed): nobody can be answered
+         * any more, so the held requests are dropped and their payloads released. The loop no
+         * longer runs this producer, so the calling thread may empty it.
+         */
+        private void abandon() {
+            WriteEvent request;
+            while ((request = held.pollFirst()) != null) {
+                heldRequests.decrementAndGet();
+                if (request.data != null) {
+                    request.data.release();
+                }
+            }
+        }
+
+        private void retryHeld() {
+            retryScheduled.set(false);
+            WriteEvent request;
+            while ((request = held.peekFirst()) != null) {
+                if (closed) {
+                    refuse(request.data, request.done);
+                } else if (!tryPublish(request.op, request.volume, request.offset, request.length, request.fua,
+                        request.data, request.done)) {
+                    waitForRoom();
+                    return;
+                }
+                held.pollFirst();
+                heldRequests.decrementAndGet();
+            }
+            flow.resume();
+        }
+
+        private void refuse(ByteBuf data, IoCompletion done) {
+            if (data != null) {
+                data.release();
+            }
+            done.complete(NbdErrors.ESHUTDOWN);
         }
     }
 

@@ -227,7 +227,7 @@ final class GroupShipper implements AckGate {
      * Reads what the journal has, closes and sends deltas that are due, within the in-flight
      * bound. Returns true if it did any work.
      */
-    boolean pump(ReceiverLink link, ByteBufAllocator alloc, long nowNanos) {
+    boolean pump(Link link, ByteBufAllocator alloc, long nowNanos) {
         boolean worked = false;
         if (active) {
             while (inFlightBytes < maxInFlightBytes) {
@@ -307,7 +307,7 @@ final class GroupShipper implements AckGate {
     }
 
     /** Sends every unsent bookmark up to {@code shippedUpTo} (everything up to it is shipped); true if it sent any. */
-    private boolean sendBookmarks(ReceiverLink link, ByteBufAllocator alloc, long shippedUpTo) {
+    private boolean sendBookmarks(Link link, ByteBufAllocator alloc, long shippedUpTo) {
         boolean sent = false;
         for (PendingBookmark b : bookmarks) {
             if (b.sent) {
@@ -324,7 +324,7 @@ final class GroupShipper implements AckGate {
         return sent;
     }
 
-    private void ship(ReceiverLink link, ByteBufAllocator alloc) {
+    private void ship(Link link, ByteBufAllocator alloc) {
         ByteBuf frame = encoder.encode(alloc);
         int frameBytes = frame.readableBytes();
         inFlight.addLast(new InFlight(encoder.firstSeq(), encoder.lastSeq(), encoder.firstCaptureNanos(), frameBytes));
@@ -464,6 +464,19 @@ final class GroupShipper implements AckGate {
 
     long journalBytes() {
         return journal.bytesOnDisk();
+    }
+
+    /**
+     * Shipping this group threw (a journal that cannot be read, a bug): it stops for good, status
+     * shows it failed for {@code why}, and writes waiting for the receiver's ACK (rpo 0s) are
+     * answered, as on a disconnection. Shipper thread.
+     */
+    void onShippingFailed(String why) {
+        try {
+            reset();
+        } finally {
+            fail(FAILED, why);
+        }
     }
 
     void close() {

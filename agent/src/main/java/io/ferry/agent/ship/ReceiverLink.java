@@ -1,6 +1,7 @@
 package io.ferry.agent.ship;
 
 import io.ferry.config.HostPort;
+import io.ferry.time.EpochNanoClock;
 import io.ferry.wire.Ack;
 import io.ferry.wire.ErrorCode;
 import io.ferry.wire.ErrorMessage;
@@ -44,10 +45,8 @@ import org.slf4j.LoggerFactory;
  * backoff and jitter after any loss. Owned by its Netty event loop; {@link #send} may be called
  * from any thread.
  */
-final class ReceiverLink implements AutoCloseable {
+final class ReceiverLink implements Link {
     private static final Logger LOG = LoggerFactory.getLogger(ReceiverLink.class);
-    private static final long MIN_BACKOFF_MS = 100;
-    private static final long MAX_BACKOFF_MS = 5_000;
     private static final int HEARTBEAT_SECONDS = 2;
     private static final int READ_IDLE_SECONDS = 10;
 
@@ -55,6 +54,7 @@ final class ReceiverLink implements AutoCloseable {
     private final SslContext ssl;
     private final Supplier<Hello> hello;
     private final LinkListener listener;
+    private final EpochNanoClock clock;
     private final EventLoopGroup loop;
     private final Bootstrap bootstrap;
 
@@ -63,10 +63,11 @@ final class ReceiverLink implements AutoCloseable {
     private volatile boolean closed;
     private volatile long connectionId;
     private volatile String lastProblem = "not connected yet";
-    private long backoffMs = MIN_BACKOFF_MS;
+    private final ReconnectBackoff backoff = new ReconnectBackoff(bound -> ThreadLocalRandom.current().nextLong(bound));
     private int maxFrameBytes = Frames.DEFAULT_MAX_FRAME_BYTES;
 
-    ReceiverLink(HostPort receiver, SslContext ssl, Supplier<Hello> hello, LinkListener listener) {
+    ReceiverLink(HostPort receiver, SslContext ssl, Supplier<Hello> hello, LinkListener listener, EpochNanoClock clock) {
+        this.clock = clock;
         this.receiver = receiver;
         this.ssl = ssl;
         this.hello = hello;
@@ -91,17 +92,20 @@ final class ReceiverLink implements AutoCloseable {
                 });
     }
 
-    void start() {
+    @Override
+    public void start() {
         loop.execute(this::connect);
     }
 
     /** True once the receiver answered HELLO on the current connection. */
-    boolean isReady() {
+    @Override
+    public boolean isReady() {
         return ready;
     }
 
     /** Why the link is down (or was last lost). */
-    String lastProblem() {
+    @Override
+    public String lastProblem() {
         return lastProblem;
     }
 
@@ -115,7 +119,8 @@ final class ReceiverLink implements AutoCloseable {
      * (and released) when that connection is gone: the shipper resends from the journal after
      * the next HELLO_ACK anyway.
      */
-    void send(long id, ByteBuf frame) {
+    @Override
+    public void send(long id, ByteBuf frame) {
         Channel ch = channel;
         if (ch == null || id != connectionId || !ready) {
             frame.release();
@@ -141,9 +146,7 @@ final class ReceiverLink implements AutoCloseable {
         if (closed) {
             return;
         }
-        long delayMs = backoffMs + ThreadLocalRandom.current().nextLong(backoffMs / 2 + 1);
-        backoffMs = Math.min(MAX_BACKOFF_MS, backoffMs * 2);
-        loop.schedule(this::connect, delayMs, TimeUnit.MILLISECONDS);
+        loop.schedule(this::connect, backoff.nextDelayMs(), TimeUnit.MILLISECONDS);
     }
 
     private void problem(String text) {
@@ -198,7 +201,7 @@ final class ReceiverLink implements AutoCloseable {
                     HelloAck ack = HelloAck.decode(body);
                     maxFrameBytes = ack.maxFrameBytes();
                     ready = true;
-                    backoffMs = MIN_BACKOFF_MS;
+                    backoff.reset();
                     lastProblem = null;
                     LOG.info("connected to receiver {} (protocol v{}, TLS {})", receiver, ack.version(),
                             ctx.pipeline().get(SslHandler.class).engine().getSession().getProtocol());
@@ -223,7 +226,7 @@ final class ReceiverLink implements AutoCloseable {
                     problem("receiver " + receiver + " silent for " + READ_IDLE_SECONDS + " s; reconnecting");
                     ctx.close();
                 } else if (ready) {
-                    ctx.writeAndFlush(new Heartbeat(System.currentTimeMillis() * 1_000_000L).encode(ctx.alloc()));
+                    ctx.writeAndFlush(new Heartbeat(clock.epochNanos()).encode(ctx.alloc()));
                 }
             }
         }

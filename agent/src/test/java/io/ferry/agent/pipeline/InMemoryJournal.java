@@ -1,6 +1,7 @@
 package io.ferry.agent.pipeline;
 
 import io.ferry.agent.journal.Journal;
+import io.ferry.agent.journal.JournalEntry;
 import io.ferry.agent.journal.JournalReader;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -8,16 +9,25 @@ import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 
-/** A journal in memory for pipeline tests: records what was appended and can hold syncs back. */
-final class InMemoryJournal implements Journal {
-    record Record(String volume, long seq, long offset, long length, long captureNanos, byte type, byte[] data) {
+/**
+ * A journal in memory for pipeline and shipper tests: records what was appended, can hold
+ * appends and syncs back (a stalled disk) until the test releases them, and its readers can be
+ * made to fail (a journal that cannot be read).
+ */
+public final class InMemoryJournal implements Journal {
+    public record Record(String volume, long seq, long offset, long length, long captureNanos, byte type, byte[] data) {
     }
 
-    final List<Record> records = java.util.Collections.synchronizedList(new ArrayList<>());
+    public final List<Record> records = java.util.Collections.synchronizedList(new ArrayList<>());
     final AtomicInteger syncs = new AtomicInteger();
     volatile CountDownLatch syncGate = new CountDownLatch(0);
+    /** Appends wait for this latch: a disk that stalls until the test counts it down. */
+    public volatile CountDownLatch appendGate = new CountDownLatch(0);
     volatile RuntimeException appendFailure;
-    private long lastSeq;
+    /** Thrown by every reader's next() while set. */
+    public volatile RuntimeException readFailure;
+    private volatile long lastSeq;
+    private volatile long releasedSeq;
 
     @Override
     public String group() {
@@ -26,6 +36,11 @@ final class InMemoryJournal implements Journal {
 
     @Override
     public void append(String volume, long seq, long offset, long length, long captureNanos, byte type, ByteBuffer data) {
+        try {
+            appendGate.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         if (appendFailure != null) {
             throw appendFailure;
         }
@@ -58,16 +73,55 @@ final class InMemoryJournal implements Journal {
 
     @Override
     public long firstSeq() {
-        return 1;
+        return releasedSeq + 1;
+    }
+
+    /** Highest seq released so far (0 for none). */
+    public long releasedSeq() {
+        return releasedSeq;
     }
 
     @Override
     public JournalReader reader(long fromSeq) {
-        throw new UnsupportedOperationException();
+        if (fromSeq < firstSeq()) {
+            throw new IllegalArgumentException("seq " + fromSeq + " was released");
+        }
+        return new JournalReader() {
+            private long nextSeq = fromSeq;
+
+            @Override
+            public boolean next(JournalEntry into) {
+                RuntimeException failure = readFailure;
+                if (failure != null) {
+                    throw failure;
+                }
+                if (nextSeq > lastSeq) {
+                    return false;
+                }
+                Record r;
+                synchronized (records) {
+                    r = records.get((int) (nextSeq - 1));
+                }
+                ByteBuffer payload = into.set(r.volume(), r.seq(), r.offset(), r.length(), r.captureNanos(), r.type(),
+                        r.data() == null ? 0 : r.data().length);
+                if (r.data() != null) {
+                    payload.put(r.data()).flip();
+                }
+                nextSeq++;
+                return true;
+            }
+
+            @Override
+            public void close() {
+            }
+        };
     }
 
     @Override
     public void release(long seq) {
+        if (seq > releasedSeq) {
+            releasedSeq = Math.min(seq, lastSeq);
+        }
     }
 
     @Override
