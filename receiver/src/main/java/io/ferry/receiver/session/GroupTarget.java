@@ -70,7 +70,8 @@ public interface GroupTarget {
 
     /**
      * The agent marked {@code seq} with an operator's {@code label}: the target keeps it as a
-     * recovery point once {@code seq} is applied. Targets that keep no points ignore it.
+     * recovery point once {@code seq} is applied. Called on the event loop: never blocks, the
+     * target persists it on its own thread. Targets that keep no points ignore it.
      */
     default void bookmark(long seq, String label) {
     }

@@ -22,10 +22,11 @@ import org.slf4j.LoggerFactory;
  * rewritten atomically on every change, so they survive a restart.
  *
  * <h2>Threads</h2>
- * The applier thread calls {@link #onApplied} once per applied batch, a session's event loop
- * calls {@link #bookmark} once per operator bookmark and API threads call {@link #list}; the
- * rare changes are serialized on this object's monitor and {@link #list} reads a published
- * immutable snapshot.
+ * Owned by the group's applier thread: it calls {@link #onApplied} once per applied batch and
+ * {@link #bookmark} for every operator bookmark (a session hands a BOOKMARK frame to the applier
+ * as a command, so the file's syncs never run on an event loop). API threads call {@link #list}
+ * and {@link #find}, which read a published immutable snapshot. The monitor only makes the rare
+ * direct calls of tests and of {@code open} safe.
  */
 public final class RecoveryPoints {
     private static final Logger LOG = LoggerFactory.getLogger(RecoveryPoints.class);
@@ -61,6 +62,7 @@ public final class RecoveryPoints {
     private final long intervalNanos;
     private final long retentionNanos;
     private final EpochNanoClock clock;
+    private final StateFiles files;
 
     // Guarded by this.
     private final List<Point> points = new ArrayList<>();
@@ -72,8 +74,10 @@ public final class RecoveryPoints {
 
     private volatile List<Point> snapshot = List.of();
 
-    private RecoveryPoints(String group, Path file, Policy policy, EpochNanoClock clock, long appliedSeq) {
+    private RecoveryPoints(String group, Path file, Policy policy, EpochNanoClock clock, long appliedSeq,
+            StateFiles files) {
         this.group = group;
+        this.files = files;
         this.file = file;
         this.intervalNanos = policy.pointInterval().toNanos();
         this.retentionNanos = policy.retention().toNanos();
@@ -88,7 +92,13 @@ public final class RecoveryPoints {
      */
     public static RecoveryPoints open(Path groupDir, String group, Policy policy, EpochNanoClock clock,
             long appliedSeq) throws IOException {
-        RecoveryPoints rp = new RecoveryPoints(group, groupDir.resolve(FILE_NAME), policy, clock, appliedSeq);
+        return open(groupDir, group, policy, clock, appliedSeq, StateFiles.DURABLE);
+    }
+
+    /** As {@link #open(Path, String, Policy, EpochNanoClock, long)}, persisting through {@code files}. */
+    public static RecoveryPoints open(Path groupDir, String group, Policy policy, EpochNanoClock clock,
+            long appliedSeq, StateFiles files) throws IOException {
+        RecoveryPoints rp = new RecoveryPoints(group, groupDir.resolve(FILE_NAME), policy, clock, appliedSeq, files);
         rp.load();
         return rp;
     }
@@ -167,7 +177,7 @@ public final class RecoveryPoints {
 
     /**
      * A bookmark arrived for {@code seq}: it becomes a point now if {@code seq} is applied,
-     * otherwise once it is. A repeat of a bookmark already kept (a resend after reconnect) is ignored.
+     * otherwise once it is. Persists the points (two syncs): the applier thread, never an event loop. A repeat of a bookmark already kept (a resend after reconnect) is ignored.
      */
     public synchronized void bookmark(long seq, String label) {
         for (Point p : points) {
@@ -237,7 +247,7 @@ public final class RecoveryPoints {
         points.removeIf(p -> p != latest && p.epochNanos() < cutoff);
         snapshot = List.copyOf(points);
         try {
-            GroupState.writeAtomically(file, encode());
+            files.writeAtomically(file, encode());
             if (persistFailing) {
                 LOG.info("group {}: recovery points are persisted again in {}", group, file);
                 persistFailing = false;

@@ -209,7 +209,8 @@ class GroupReplicaTest {
         // The crash: seqs 13..30 reached the replicas, partly (garbage where a write was torn),
         // but the applied seq on disk is still 12.
         Path groupDir = dataDir.resolve("groups").resolve(GROUP);
-        GroupState.read(groupDir.resolve(GroupState.FILE), GROUP).setApplied(12, DeltaWorkload.captureNanosOf(12));
+        Path stateFile = groupDir.resolve(GroupState.FILE);
+        GroupStateStore.write(stateFile, GroupState.read(stateFile, GROUP).withApplied(12, DeltaWorkload.captureNanosOf(12)));
         for (long seq = 13; seq <= 30; seq++) {
             scribble(dataDir.resolve("replicas").resolve(GROUP)
                     .resolve(VOLUMES.get(DeltaWorkload.volumeOf(seq)).name() + ".img"),
