@@ -8,6 +8,7 @@ import io.ferry.receiver.drill.DrillVolume;
 import io.ferry.receiver.journal.DeltaJournal;
 import io.ferry.receiver.journal.JournalWriter;
 import io.ferry.receiver.session.GroupTarget;
+import io.ferry.receiver.status.GroupView;
 import io.ferry.receiver.undo.UndoLog;
 import io.ferry.time.EpochNanoClock;
 import io.ferry.volume.VolumeFile;
@@ -61,7 +62,7 @@ import org.slf4j.LoggerFactory;
  * seq + 1. Applying is idempotent, so the replicas reach the journal's state whether the crash
  * came before, during or after a batch's writes.
  */
-public final class GroupReplica implements GroupTarget, AutoCloseable {
+public final class GroupReplica implements GroupTarget, GroupView, AutoCloseable {
 
     /** Tuning of a group; {@link #defaults()} for the daemon. */
     public record Options(DeltaJournal.Options journal, long journalBatchBytes, Applier.Options apply,
