@@ -99,6 +99,8 @@ public final class Applier implements AutoCloseable {
     private final BeforeWrite beforeWrite;
     private final Object appliedMonitor = new Object();
     private final CommandQueue commands = new CommandQueue(this::wake);
+    /** Commands that do not need the replicas still: run between records too, so they wait no batch. */
+    private final CommandQueue soon = new CommandQueue(this::wake);
     private final GroupFaults faults;
     private volatile Worker worker;
 
@@ -191,6 +193,31 @@ public final class Applier implements AutoCloseable {
         return result;
     }
 
+    /**
+     * As {@link #call}, for a command that touches only state the applier owns besides the
+     * replicas (the recovery points): it runs at the next record boundary, even inside a batch,
+     * so it does not wait for a batch of many megabytes to be written and synced.
+     */
+    public <T> CompletableFuture<T> callSoon(Callable<T> command) {
+        if (isApplierThread()) {
+            return call(command);
+        }
+        Worker w = worker;
+        if (w == null || !running) {
+            return CompletableFuture.failedFuture(stopped());
+        }
+        CompletableFuture<T> result = soon.call(() -> {
+            if (!running) {
+                throw stopped();
+            }
+            return command.call();
+        });
+        if (!running && !w.isRunning()) {
+            soon.drain();
+        }
+        return result;
+    }
+
     private IllegalStateException stopped() {
         return new IllegalStateException("group " + group + ": the applier is stopped (the group is closed or"
                 + " promoted)");
@@ -253,7 +280,7 @@ public final class Applier implements AutoCloseable {
     private final class ApplyAgent implements Agent {
         @Override
         public int doWork() {
-            int work = commands.drain();
+            int work = soon.drain() + commands.drain();
             if (applying && running) {
                 work += faults.run(group, () -> applyOrFail() ? 1 : 0);
             }
@@ -266,7 +293,8 @@ public final class Applier implements AutoCloseable {
                 reader.close();
                 reader = null;
             }
-            commands.drain(); // running is false: every command left fails
+            soon.drain(); // running is false: every command left fails
+            commands.drain();
             synchronized (appliedMonitor) {
                 appliedMonitor.notifyAll();
             }
@@ -312,6 +340,9 @@ public final class Applier implements AutoCloseable {
                 batchLast = record.lastSeq();
                 batchCapture = record.captureNanos();
                 batchBytes += record.body().readableBytes();
+                if (!soon.isEmpty()) {
+                    soon.drain();
+                }
             }
         } catch (RuntimeException e) {
             stop = e; // the deltas before this one were applied whole: commit them first
@@ -416,7 +447,8 @@ public final class Applier implements AutoCloseable {
         Worker w = worker;
         if (w != null) {
             w.close();
-            commands.drain(); // a command that raced with the close fails too
+            soon.drain(); // a command that raced with the close fails too
+            commands.drain();
         }
         synchronized (appliedMonitor) {
             appliedMonitor.notifyAll();

@@ -630,12 +630,12 @@ public final class GroupReplica implements GroupTarget, GroupView, AutoCloseable
 
     /**
      * Hands a bookmark to the applier, which owns the points and persists them (never the calling
-     * thread: an event loop must not wait on the file's syncs). The future completes once the
-     * bookmark is persisted; it fails when the group is closed first.
+     * thread: an event loop must not wait on the file's syncs) at its next record boundary. The
+     * future completes once the bookmark is persisted; it fails when the group is closed first.
      */
     public CompletableFuture<Void> persistBookmark(long seq, String label) {
         Objects.requireNonNull(label, "label");
-        return applier.call(() -> {
+        return applier.callSoon(() -> {
             points.bookmark(seq, label);
             return null;
         });
