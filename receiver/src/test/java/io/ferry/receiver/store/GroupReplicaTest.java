@@ -274,6 +274,34 @@ class GroupReplicaTest {
     }
 
     @Test
+    void shouldRunCommandsOnTheApplierThreadEvenAfterApplyingFailedAndRefuseThemOnceClosed() throws Exception {
+        GroupReplica replica = open();
+        replica.attachVolumes(VOLUMES);
+        appendUpTo(replica, 3, new CopyOnWriteArrayList<>());
+        assertThat(replica.awaitApplied(3, WAIT)).isTrue();
+        String[] ranOn = new String[1];
+        replica.betweenBatches(() -> ranOn[0] = Thread.currentThread().getName());
+        assertThat(ranOn[0]).isEqualTo("ferry-apply-" + GROUP);
+
+        DeltaEncoder encoder = new DeltaEncoder();
+        encoder.begin(GROUP, DeltaWorkload.EPOCH);
+        encoder.add(3, DeltaFormat.WRITE, 0, 4096, 4, 0, ByteBuffer.allocate(4096)); // no volume 3
+        replica.append(encoder.encode(ByteBufAllocator.DEFAULT).skipBytes(Frames.HEADER_BYTES), 4, 4, 0,
+                durable -> { });
+        await().atMost(WAIT).until(() -> replica.failure() != null);
+
+        replica.persistBookmark(3, "after-failure").get(WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(replica.points().list()).anySatisfy(p -> assertThat(p.label()).isEqualTo("after-failure"));
+        assertThatThrownBy(() -> replica.startDrill(3, dataDir.resolve("drill")))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("failed");
+
+        replica.close();
+        assertThat(replica.persistBookmark(3, "too-late")).failsWithin(WAIT)
+                .withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                .withCauseInstanceOf(IllegalStateException.class);
+    }
+
+    @Test
     void shouldAnswerWhenDurableOnceEverythingAppendedBeforeIsSynced() throws Exception {
         GroupReplica replica = open();
         replica.attachVolumes(VOLUMES);
