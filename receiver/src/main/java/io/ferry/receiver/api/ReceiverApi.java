@@ -7,6 +7,8 @@ import io.ferry.api.ApiResponse;
 import io.ferry.api.Routes;
 import io.ferry.config.Names;
 import io.ferry.metrics.MetricsRegistry;
+import io.ferry.receiver.recovery.GroupRecovery;
+import io.ferry.receiver.recovery.RecoveryException;
 import io.ferry.receiver.session.GroupLink;
 import io.ferry.time.EpochNanoClock;
 import io.ferry.receiver.store.RecoveryPoints;
@@ -46,6 +48,65 @@ public final class ReceiverApi {
 
         /** {@code DELETE /v1/groups/{g}/drill}. */
         Object stopDrill(String group) throws Exception;
+    }
+
+    /**
+     * The recovery endpoints served by the receiver's use cases: a {@link RecoveryException} they
+     * throw becomes the HTTP error here (see {@link #http}), and only here.
+     */
+    public static Recovery recovery(GroupRecovery recovery, EpochNanoClock clock) {
+        return new Recovery() {
+            @Override
+            public Object promote(String group, String point) throws Exception {
+                try {
+                    return recovery.promote(group, point, clock.epochNanos());
+                } catch (RecoveryException e) {
+                    throw http(e);
+                }
+            }
+
+            @Override
+            public List<RecoveryPoints.Point> points(String group) {
+                try {
+                    return recovery.points(group);
+                } catch (RecoveryException e) {
+                    throw http(e);
+                }
+            }
+
+            @Override
+            public Object startDrill(String group, String point) throws Exception {
+                try {
+                    return recovery.startDrill(group, point);
+                } catch (RecoveryException e) {
+                    throw http(e);
+                }
+            }
+
+            @Override
+            public Object stopDrill(String group) throws Exception {
+                try {
+                    return recovery.stopDrill(group);
+                } catch (RecoveryException e) {
+                    throw http(e);
+                }
+            }
+        };
+    }
+
+    /**
+     * The HTTP answer to a refused promote or drill, with its stable code as {@code error}: 404
+     * for what does not exist (unknown_group, unknown_point), 409 for what the group's state
+     * forbids (point_expired, already_promoted, promoted, drill_running, no_drill, no_volumes,
+     * group_failed, no_nbd_listener, drill_refused), 503 for what may work later (apply_timeout).
+     */
+    public static ApiException http(RecoveryException e) {
+        int status = switch (e.error().kind()) {
+            case NOT_FOUND -> 404;
+            case CONFLICT -> 409;
+            case UNAVAILABLE -> 503;
+        };
+        return new ApiException(status, e.code(), e.getMessage());
     }
 
     /** The routes for a receiver named {@code receiverId} with these groups (in config order), without recovery. */

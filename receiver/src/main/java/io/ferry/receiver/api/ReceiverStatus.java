@@ -1,7 +1,7 @@
 package io.ferry.receiver.api;
 
 import io.ferry.receiver.session.GroupLink;
-import io.ferry.receiver.session.GroupTarget;
+import io.ferry.receiver.status.GroupView;
 import io.ferry.time.EpochNanoClock;
 import io.ferry.wire.VolumeInfo;
 import java.util.ArrayList;
@@ -61,7 +61,7 @@ public record ReceiverStatus(String id, List<Group> groups) {
     }
 
     static Group group(GroupLink link, long nowNanos) {
-        GroupTarget target = link.target();
+        GroupView target = link.view();
         String failure = target.failure();
         // read applied before durable and durable before received: each is >= the one read before it
         long appliedSeq = target.appliedSeq();

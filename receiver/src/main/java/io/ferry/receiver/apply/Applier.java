@@ -8,26 +8,34 @@ import io.ferry.receiver.journal.DeltaJournal;
 import io.ferry.receiver.journal.DeltaJournalReader;
 import io.ferry.receiver.journal.DeltaRecord;
 import io.ferry.volume.VolumeFile;
+import io.ferry.worker.CommandQueue;
+import io.ferry.worker.GroupFaults;
+import io.ferry.worker.Worker;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Objects;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.ReentrantLock;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.LongConsumer;
 import java.util.function.LongSupplier;
 import java.util.function.LongUnaryOperator;
 import java.util.function.Supplier;
 
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import org.agrona.concurrent.Agent;
 
 /**
  * Applies a group's durable deltas to its replica images, strictly in seq order, on its own
- * thread ({@code ferry-apply-<group>}), which owns the journal reader, the decoder and all
- * writes to the replicas.
+ * {@link Worker} ({@code ferry-apply-<group>}), which owns the journal reader, the decoder, all
+ * writes to the replicas and whatever else the group's apply side keeps (undo log, recovery
+ * points, a drill's clones).
+ *
+ * <p>Other threads hand that thread work as commands ({@link #call}): a rollback for a promote
+ * to a point, the setup of a drill, a bookmark to persist. A command runs between two batches,
+ * when the replicas hold exactly {@link #appliedSeq()}; nobody else ever writes the replicas or
+ * holds the applier still.
  *
  * <p>Per batch it reads records up to the journal's durable seq (never past it), decodes each
  * one (checksum verified), checks every extent against the replicas before it writes any, and
@@ -38,14 +46,14 @@ import org.slf4j.LoggerFactory;
  * released up to what the retention allows. Writes and zeroing are idempotent, so after a crash
  * anywhere in this the applier replays from the persisted seq + 1 and reaches the same state.
  *
- * <p>A decode, validation or I/O failure stops applying for the group for good:
- * {@link #failure()} says why, a log line is written, and the seq stays at the last batch that
- * was persisted whole. A delta whose check fails is never written; a delta cut short by an I/O
+ * <p>A decode, validation or I/O failure (any exception of a batch) stops applying for the group
+ * for good: {@link #failure()} says why, a log line is written, and the seq stays at the last
+ * batch that was persisted whole. Commands still run (they refuse what needs applying), and
+ * other groups are untouched: each has its own applier. A delta whose check fails is never written; a delta cut short by an I/O
  * error is not counted as applied and is rewritten by the replay after a restart.
  */
 public final class Applier implements AutoCloseable {
-    private static final Logger LOG = LoggerFactory.getLogger(Applier.class);
-    /** Safety net only: a sync always unparks the applier. */
+    /** Safety net only: a sync and a command always wake the applier. */
     private static final long IDLE_PARK_NANOS = TimeUnit.SECONDS.toNanos(1);
 
     /** Persists the applied seq; called on the applier thread after the replicas were forced. */
@@ -91,17 +99,20 @@ public final class Applier implements AutoCloseable {
     private final LongUnaryOperator releasableUpTo;
     private final Options options;
     private final BeforeWrite beforeWrite;
-    /** Held by the applier thread for each batch; {@link #pause} holds it to stop applying between batches. */
-    private final ReentrantLock batchLock = new ReentrantLock(true); // fair: a pause waits one batch, not many
-    private final Thread thread;
     private final Object appliedMonitor = new Object();
+    private final CommandQueue commands = new CommandQueue(this::wake);
+    /** Commands that do not need the replicas still: run between records too, so they wait no batch. */
+    private final CommandQueue soon = new CommandQueue(this::wake);
+    private final GroupFaults faults;
+    private volatile Worker worker;
 
     private volatile long appliedSeq;
     private volatile long appliedCaptureNanos;
     private volatile LatencyRecorder batchTime = LatencyRecorder.NOOP;
     private volatile LongConsumer appliedCaptureAge = captureNanos -> { };
-    private volatile String failure;
     private volatile boolean running = true;
+    /** Set by {@link #stopApplying} (a promote) or {@link #close}: no batch runs any more. */
+    private volatile boolean applying = true;
 
     // Owned by the applier thread.
     private final DeltaDecoder decoder;
@@ -131,8 +142,12 @@ public final class Applier implements AutoCloseable {
         this.releasableUpTo = releasableUpTo;
         this.options = options;
         this.decoder = new DeltaDecoder(options.maxDeltaBytes());
-        this.thread = new Thread(this::run, "ferry-apply-" + group);
-        this.thread.setDaemon(true);
+        this.faults = new GroupFaults("applier", (failed, cause) -> {
+            applying = false;
+            synchronized (appliedMonitor) {
+                appliedMonitor.notifyAll();
+            }
+        });
     }
 
     /**
@@ -144,13 +159,98 @@ public final class Applier implements AutoCloseable {
         this.appliedCaptureAge = appliedCaptureAge;
     }
 
+    /** Starts the applier's worker; at most once. */
     public void start() {
-        thread.start();
+        if (worker != null) {
+            throw new IllegalStateException("group " + group + ": the applier runs already");
+        }
+        worker = Worker.start(new ApplyAgent(), IDLE_PARK_NANOS);
     }
 
-    /** Tells the applier that the durable seq moved. Any thread, cheap. */
+    /** Tells the applier that the durable seq moved or a command is queued. Any thread, cheap. */
     public void wake() {
-        LockSupport.unpark(thread);
+        Worker w = worker;
+        if (w != null) {
+            w.wake();
+        }
+    }
+
+    /**
+     * Runs {@code command} on the applier thread between two batches (the replicas then hold
+     * exactly {@link #appliedSeq()}) and completes the future with its result or its exception.
+     * Any thread; from the applier thread itself (a command calling another) it runs at once.
+     * Once the applier is closed, or before it was started, the future fails with
+     * IllegalStateException.
+     */
+    public <T> CompletableFuture<T> call(Callable<T> command) {
+        if (isApplierThread()) {
+            try {
+                return CompletableFuture.completedFuture(command.call());
+            } catch (Exception e) {
+                return CompletableFuture.failedFuture(e);
+            }
+        }
+        Worker w = worker;
+        if (w == null || !running) {
+            return CompletableFuture.failedFuture(stopped());
+        }
+        CompletableFuture<T> result = commands.call(() -> {
+            if (!running) {
+                throw stopped();
+            }
+            return command.call();
+        });
+        if (!running && !w.isRunning()) {
+            commands.drain(); // raced with close: the owner is gone, the commands only fail
+        }
+        return result;
+    }
+
+    /**
+     * As {@link #call}, for a command that touches only state the applier owns besides the
+     * replicas (the recovery points): it runs at the next record boundary, even inside a batch,
+     * so it does not wait for a batch of many megabytes to be written and synced.
+     */
+    public <T> CompletableFuture<T> callSoon(Callable<T> command) {
+        if (isApplierThread()) {
+            return call(command);
+        }
+        Worker w = worker;
+        if (w == null || !running) {
+            return CompletableFuture.failedFuture(stopped());
+        }
+        CompletableFuture<T> result = soon.call(() -> {
+            if (!running) {
+                throw stopped();
+            }
+            return command.call();
+        });
+        if (!running && !w.isRunning()) {
+            soon.drain();
+        }
+        return result;
+    }
+
+    private IllegalStateException stopped() {
+        return new IllegalStateException("group " + group + ": the applier is stopped (the group is closed or"
+                + " promoted)");
+    }
+
+    /** Whether the caller is the applier thread. */
+    public boolean isApplierThread() {
+        Worker w = worker;
+        return w != null && w.isWorkerThread();
+    }
+
+    /**
+     * Applies no further batch (a promoted replica is the primary now); commands still run.
+     * Applier thread (a command), or before {@link #start}.
+     */
+    public void stopApplying() {
+        applying = false;
+        synchronized (appliedMonitor) {
+            appliedMonitor.notifyAll();
+        }
     }
 
     /** Highest seq applied to the replicas and synced there (a delta boundary). */
@@ -163,9 +263,9 @@ public final class Applier implements AutoCloseable {
         return appliedCaptureNanos;
     }
 
-    /** Null while applying; else why applying stopped. */
+    /** Null while applying; else why applying stopped (it failed). */
     public String failure() {
-        return failure;
+        return faults.failure(group);
     }
 
     /**
@@ -176,7 +276,7 @@ public final class Applier implements AutoCloseable {
         long deadlineNs = System.nanoTime() + timeout.toNanos();
         synchronized (appliedMonitor) {
             while (appliedSeq < seq) {
-                if (failure != null || !running) {
+                if (!applying || !running) {
                     return false;
                 }
                 long leftNs = deadlineNs - System.nanoTime();
@@ -189,49 +289,43 @@ public final class Applier implements AutoCloseable {
         }
     }
 
-    /**
-     * Stops applying after the batch in progress (the replicas then hold exactly
-     * {@link #appliedSeq()}) until the returned handle is closed; for a rollback or a drill's
-     * setup. Not reentrant across threads: close it on the thread that paused.
-     */
-    public Pause pause() {
-        batchLock.lock();
-        return batchLock::unlock;
-    }
-
-    /** An applier held between batches; {@link #close} lets it go on. */
-    @FunctionalInterface
-    public interface Pause extends AutoCloseable {
+    /** The applier's loop: commands first, then one batch. */
+    private final class ApplyAgent implements Agent {
         @Override
-        void close();
-    }
-
-    private void run() {
-        try {
-            while (running) {
-                boolean applied;
-                batchLock.lock();
-                try {
-                    applied = applyBatch();
-                } finally {
-                    batchLock.unlock();
-                }
-                if (!applied) {
-                    LockSupport.parkNanos(this, IDLE_PARK_NANOS);
-                }
+        public int doWork() {
+            int work = soon.drain() + commands.drain();
+            if (applying && running) {
+                work += faults.run(group, () -> applyOrFail() ? 1 : 0);
             }
-        } catch (ApplyException e) {
-            fail(e.getMessage(), e.getCause());
-        } catch (RuntimeException | Error e) {
-            fail("group " + group + ": apply after seq " + appliedSeq + " failed: " + e, e);
-        } finally {
+            return work;
+        }
+
+        @Override
+        public void onClose() {
             if (reader != null) {
                 reader.close();
                 reader = null;
             }
+            soon.drain(); // running is false: every command left fails
+            commands.drain();
             synchronized (appliedMonitor) {
                 appliedMonitor.notifyAll();
             }
+        }
+
+        @Override
+        public String roleName() {
+            return "ferry-apply-" + group;
+        }
+    }
+
+    private boolean applyOrFail() {
+        try {
+            return applyBatch();
+        } catch (ApplyException e) {
+            throw e;
+        } catch (RuntimeException | Error e) {
+            throw new ApplyException("group " + group + ": apply after seq " + appliedSeq + " failed: " + e, e);
         }
     }
 
@@ -260,6 +354,9 @@ public final class Applier implements AutoCloseable {
                 batchLast = record.lastSeq();
                 batchCapture = record.captureNanos();
                 batchBytes += record.body().readableBytes();
+                if (!soon.isEmpty()) {
+                    soon.drain();
+                }
             }
         } catch (RuntimeException e) {
             stop = e; // the deltas before this one were applied whole: commit them first
@@ -354,32 +451,20 @@ public final class Applier implements AutoCloseable {
         }
     }
 
-    private void fail(String message, Throwable cause) {
-        failure = message;
-        LOG.error("{}; applying stopped for the group at seq {}", message, appliedSeq, cause);
-    }
-
     /**
-     * Stops the applier thread after the batch in progress has been persisted. Does not close
-     * the journal or the replicas. Idempotent.
+     * Stops the applier thread after the batch in progress has been persisted; commands still
+     * queued fail. Does not close the journal or the replicas. Idempotent; not from the applier
+     * thread.
      */
     @Override
     public void close() {
         running = false;
-        LockSupport.unpark(thread);
-        if (thread.getState() != Thread.State.NEW) {
-            boolean interrupted = false;
-            while (true) {
-                try {
-                    thread.join();
-                    break;
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
+        applying = false;
+        Worker w = worker;
+        if (w != null) {
+            w.close();
+            soon.drain(); // a command that raced with the close fails too
+            commands.drain();
         }
         synchronized (appliedMonitor) {
             appliedMonitor.notifyAll();

@@ -10,6 +10,8 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.roaringbitmap.RoaringBitmap;
 
@@ -42,8 +44,12 @@ import org.roaringbitmap.RoaringBitmap;
  *       while the applier is paused) take the write lock, copy a partially covered not-owned
  *       block from the replica first, write scratch, then mark the blocks owned.</li>
  * </ul>
- * All I/O runs inline on the caller's thread, as positional page-cache reads and writes; only
- * {@link #flush} and FUA writes sync (the scratch file only), also inline.
+ * Every device request (read, write, zeroes, trim, flush) runs on the clone's I/O executor, a
+ * drill worker thread in the daemon, never on the NBD event loop that asked: the loop would
+ * otherwise wait on the lock that {@link #preserve} holds across disk copies, and on the
+ * scratch file's syncs ({@link #flush} and FUA). The request's {@link IoCompletion} is called
+ * from that thread when it is done, and the NBD reply goes out then. One executor thread keeps
+ * the requests in arrival order.
  *
  * <p>The clone does not own the replica: {@link #close} deletes the scratch file and leaves the
  * replica open.
@@ -62,6 +68,7 @@ public final class DrillVolume implements BlockDevice, AutoCloseable {
     private final Path scratchPath;
     private final long sizeBytes;
     private final long blockCount;
+    private final Executor io;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     /** Blocks whose clone data lives in scratch; guarded by {@link #lock}. */
     private final RoaringBitmap owned = new RoaringBitmap();
@@ -72,7 +79,8 @@ public final class DrillVolume implements BlockDevice, AutoCloseable {
     /** Written under the write lock; volatile so {@link #flush} can check it without the lock. */
     private volatile boolean closed;
 
-    private DrillVolume(VolumeFile replica, VolumeFile scratch, Path scratchPath) {
+    private DrillVolume(VolumeFile replica, VolumeFile scratch, Path scratchPath, Executor io) {
+        this.io = io;
         this.replica = replica;
         this.scratch = scratch;
         this.scratchPath = scratchPath;
@@ -83,9 +91,18 @@ public final class DrillVolume implements BlockDevice, AutoCloseable {
     /**
      * Creates a clone of {@code replica} as it is now, with its scratch space in a new sparse file
      * {@code scratchFile} (a leftover file there, from a drill that was not stopped, is deleted
-     * first). The replica stays owned by the caller.
+     * first). The replica stays owned by the caller. Device requests run on the caller's thread
+     * (for tests; the daemon gives an executor).
      */
     public static DrillVolume create(VolumeFile replica, Path scratchFile) throws IOException {
+        return create(replica, scratchFile, Runnable::run);
+    }
+
+    /**
+     * As {@link #create(VolumeFile, Path)}, device requests running on {@code io} (a worker
+     * thread: see the class comment); a request {@code io} rejects completes with ESHUTDOWN.
+     */
+    public static DrillVolume create(VolumeFile replica, Path scratchFile, Executor io) throws IOException {
         long sizeBytes = replica.sizeBytes();
         if (sizeBytes <= 0) {
             throw new IllegalArgumentException("replica " + replica.path() + " has no bytes to clone");
@@ -103,7 +120,7 @@ public final class DrillVolume implements BlockDevice, AutoCloseable {
         }
         Files.deleteIfExists(scratchPath);
         VolumeFile scratch = VolumeFile.openOrCreate(scratchPath, sizeBytes);
-        return new DrillVolume(replica, scratch, scratchPath);
+        return new DrillVolume(replica, scratch, scratchPath, io);
     }
 
     public Path scratchPath() {
@@ -222,6 +239,14 @@ public final class DrillVolume implements BlockDevice, AutoCloseable {
 
     @Override
     public void read(long offset, int length, ByteBuf dst, IoCompletion done) {
+        try {
+            io.execute(() -> readNow(offset, length, dst, done));
+        } catch (RejectedExecutionException e) {
+            done.complete(NbdErrors.ESHUTDOWN);
+        }
+    }
+
+    private void readNow(long offset, int length, ByteBuf dst, IoCompletion done) {
         int errno = NbdErrors.OK;
         int start = dst.writerIndex();
         dst.ensureWritable(length);
@@ -252,6 +277,15 @@ public final class DrillVolume implements BlockDevice, AutoCloseable {
 
     @Override
     public void write(long offset, ByteBuf data, boolean fua, IoCompletion done) {
+        try {
+            io.execute(() -> writeNow(offset, data, fua, done));
+        } catch (RejectedExecutionException e) {
+            data.release();
+            done.complete(NbdErrors.ESHUTDOWN);
+        }
+    }
+
+    private void writeNow(long offset, ByteBuf data, boolean fua, IoCompletion done) {
         int errno = NbdErrors.OK;
         try {
             int length = data.readableBytes();
@@ -280,6 +314,14 @@ public final class DrillVolume implements BlockDevice, AutoCloseable {
     /** Zeroes the clone only: the scratch range is hole-punched where it can be, never allocated at its length. */
     @Override
     public void writeZeroes(long offset, long length, boolean fua, IoCompletion done) {
+        try {
+            io.execute(() -> writeZeroesNow(offset, length, fua, done));
+        } catch (RejectedExecutionException e) {
+            done.complete(NbdErrors.ESHUTDOWN);
+        }
+    }
+
+    private void writeZeroesNow(long offset, long length, boolean fua, IoCompletion done) {
         int errno = NbdErrors.OK;
         try {
             if (length > 0) {
@@ -312,6 +354,14 @@ public final class DrillVolume implements BlockDevice, AutoCloseable {
      */
     @Override
     public void flush(IoCompletion done) {
+        try {
+            io.execute(() -> flushNow(done));
+        } catch (RejectedExecutionException e) {
+            done.complete(NbdErrors.ESHUTDOWN);
+        }
+    }
+
+    private void flushNow(IoCompletion done) {
         int errno = NbdErrors.OK;
         try {
             checkOpen();

@@ -1,5 +1,6 @@
 package io.ferry.receiver.session;
 
+import io.ferry.receiver.status.GroupView;
 import io.ferry.wire.ErrorCode;
 import io.ferry.wire.ProtocolException;
 import io.netty.buffer.ByteBuf;
@@ -26,6 +27,7 @@ public final class GroupLink {
     private final String group;
     private final String agentId;
     private final GroupTarget target;
+    private final GroupView view;
 
     private ReplicationSession owner;
     private volatile boolean promoted;
@@ -40,10 +42,24 @@ public final class GroupLink {
     private int unappliedHead;
     private int unappliedCount;
 
+    /** A link to a target that is its own status view (the receiver's replica, the tests' fake). */
     public GroupLink(String group, String agentId, GroupTarget target) {
+        this(group, agentId, target, viewOf(target));
+    }
+
+    /** A link whose status comes from {@code view}. */
+    public GroupLink(String group, String agentId, GroupTarget target, GroupView view) {
         this.group = Objects.requireNonNull(group, "group");
         this.agentId = Objects.requireNonNull(agentId, "agentId");
         this.target = Objects.requireNonNull(target, "target");
+        this.view = Objects.requireNonNull(view, "view");
+    }
+
+    private static GroupView viewOf(GroupTarget target) {
+        if (target instanceof GroupView view) {
+            return view;
+        }
+        throw new IllegalArgumentException("target " + target + " is no GroupView; pass the group's view");
     }
 
     public String group() {
@@ -55,8 +71,14 @@ public final class GroupLink {
         return agentId;
     }
 
+    /** Where the sessions hand deltas, bookmarks and volumes. */
     public GroupTarget target() {
         return target;
+    }
+
+    /** The group's read-only status (seqs, failure, undo window, drill). */
+    public GroupView view() {
+        return view;
     }
 
     /** Whether a session currently owns the group (HELLO accepted, connection open). */

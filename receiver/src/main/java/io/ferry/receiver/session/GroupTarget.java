@@ -8,9 +8,11 @@ import java.util.List;
 import java.util.function.LongConsumer;
 
 /**
- * What a replication session and the status API need from a group's durable side (the
- * receiver's {@code GroupReplica}; a fake in tests). Every method may be called from any thread;
- * none blocks on disk except {@link #attachVolumes}, which sessions call off the event loop.
+ * What a replication session needs from a group's durable side (the receiver's
+ * {@code GroupReplica}; a fake in tests): the port through which deltas, bookmarks and HELLO's
+ * volumes go in. Status reads the group through {@link io.ferry.receiver.status.GroupView}.
+ * Every method may be called from any thread; none blocks on disk except {@link #attachVolumes},
+ * which sessions call off the event loop.
  */
 public interface GroupTarget {
 
@@ -70,28 +72,9 @@ public interface GroupTarget {
 
     /**
      * The agent marked {@code seq} with an operator's {@code label}: the target keeps it as a
-     * recovery point once {@code seq} is applied. Targets that keep no points ignore it.
+     * recovery point once {@code seq} is applied. Called on the event loop: never blocks, the
+     * target persists it on its own thread. Targets that keep no points ignore it.
      */
     default void bookmark(long seq, String label) {
-    }
-
-    /** Whether a drill runs on the group (its clones are exported). */
-    default boolean drilling() {
-        return false;
-    }
-
-    /** The seq the running drill shows. */
-    default long drillSeq() {
-        return 0;
-    }
-
-    /** The oldest seq the replicas can be rolled back to. */
-    default long oldestRecoverableSeq() {
-        return 0;
-    }
-
-    /** Bytes the group's undo log holds. */
-    default long undoBytes() {
-        return 0;
     }
 }

@@ -1,267 +1,169 @@
 package io.ferry.receiver.store;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import com.fasterxml.jackson.core.JacksonException;
-import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.SerializationFeature;
 import io.ferry.wire.VolumeInfo;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The persisted state of one group at the DR site, {@code <dataDir>/groups/<group>/state.json}:
- * its generation id, the volumes the agent announced, the applied seq and, once promoted, when
- * (a promoted group takes no more deltas and keeps its new generation id). Every change is
- * written whole to a temp file, fsynced, renamed over the old one and the directory fsynced, so
- * after a crash the file is either the old or the new state.
+ * The persisted state of one group at the DR site, {@code <dataDir>/groups/<group>/state.json},
+ * as an immutable snapshot: its generation id, the volumes the agent announced, the applied seq
+ * and, once promoted, when (a promoted group takes no more deltas and keeps its new generation
+ * id), and the seq a promote to an earlier point rolls back to while it runs.
  *
- * <p>Thread-safe: changes come from the session (volumes) and the applier (applied seq) and are
- * serialised on this object.
+ * <p>Every change makes a new snapshot ({@code with...}); {@link GroupStateStore} writes it whole
+ * and publishes it only after it is on disk. Written with Jackson databind; the field names are
+ * the format (format 1), {@code promotedEpochNanos} and {@code promotingToSeq} only present when
+ * set.
  */
-final class GroupState {
+@JsonPropertyOrder({"format", "group", "generationId", "createdEpochNanos", "volumes", "appliedSeq",
+        "appliedCaptureNanos", "promotedEpochNanos", "promotingToSeq"})
+public record GroupState(int format, String group, long generationId, long createdEpochNanos,
+        List<VolumeInfo> volumes, long appliedSeq, long appliedCaptureNanos,
+        @JsonInclude(JsonInclude.Include.NON_DEFAULT) long promotedEpochNanos,
+        @JsonInclude(value = JsonInclude.Include.CUSTOM, valueFilter = NoIntent.class) long promotingToSeq) {
+
     static final String FILE = "state.json";
     static final int FORMAT = 1;
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** {@link #promotingToSeq} when no promote is under way. */
+    static final long NO_INTENT = -1;
+    static final ObjectMapper JSON = new ObjectMapper()
+            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)
+            .enable(SerializationFeature.INDENT_OUTPUT);
 
-    private final Path file;
-    private final String group;
-    private long generationId;
-    private final long createdEpochNanos;
-    private long promotedEpochNanos;
-    private List<VolumeInfo> volumes;
-    private long appliedSeq;
-    private long appliedCaptureNanos;
-    /** The seq a promote to an earlier point rolls back to, persisted before the rollback starts; -1 when none. */
-    private long promotingToSeq = -1;
-
-    private GroupState(Path file, String group, long generationId, long createdEpochNanos, List<VolumeInfo> volumes,
-            long appliedSeq, long appliedCaptureNanos, long promotedEpochNanos) {
-        this.file = file;
-        this.promotedEpochNanos = promotedEpochNanos;
-        this.group = group;
-        this.generationId = generationId;
-        this.createdEpochNanos = createdEpochNanos;
-        this.volumes = List.copyOf(volumes);
-        this.appliedSeq = appliedSeq;
-        this.appliedCaptureNanos = appliedCaptureNanos;
+    public GroupState {
+        volumes = List.copyOf(volumes);
     }
 
-    /** Reads the state in {@code dir}, or creates and persists a new one with a random generation id. */
-    static GroupState loadOrCreate(Path dir, String group, long nowEpochNanos) throws IOException {
-        Files.createDirectories(dir);
-        Path file = dir.resolve(FILE);
-        try {
-            return read(file, group);
-        } catch (NoSuchFileException e) {
-            GroupState state = new GroupState(file, group, newGenerationId(), nowEpochNanos, List.of(), 0, 0, 0);
-            state.persist();
-            return state;
-        }
+    /** Reads a state file: the required fields must be there, the optional ones default. */
+    @JsonCreator
+    static GroupState fromJson(@JsonProperty("format") Integer format, @JsonProperty("group") String group,
+            @JsonProperty("generationId") Long generationId, @JsonProperty("createdEpochNanos") Long createdEpochNanos,
+            @JsonProperty("volumes") List<VolumeInfo> volumes, @JsonProperty("appliedSeq") Long appliedSeq,
+            @JsonProperty("appliedCaptureNanos") Long appliedCaptureNanos,
+            @JsonProperty("promotedEpochNanos") Long promotedEpochNanos,
+            @JsonProperty("promotingToSeq") Long promotingToSeq) {
+        return new GroupState(required("format", format), required("group", group),
+                required("generationId", generationId), createdEpochNanos == null ? 0 : createdEpochNanos,
+                required("volumes", volumes), required("appliedSeq", appliedSeq),
+                appliedCaptureNanos == null ? 0 : appliedCaptureNanos, promotedEpochNanos == null ? 0 : promotedEpochNanos,
+                promotingToSeq == null ? NO_INTENT : promotingToSeq);
     }
 
-    private static long newGenerationId() {
-        SecureRandom random = new SecureRandom();
-        long id;
-        do {
-            id = random.nextLong();
-        } while (id == 0);
-        return id;
-    }
-
-    static GroupState read(Path file, String group) throws IOException {
-        byte[] bytes = Files.readAllBytes(file);
-        try {
-            JsonNode root = JSON.readTree(bytes);
-            int format = required(root, "format", file).asInt();
-            if (format != FORMAT) {
-                throw new IOException("group state " + file + " has format " + format + ", this receiver reads format "
-                        + FORMAT);
-            }
-            String stored = required(root, "group", file).asText();
-            if (!stored.equals(group)) {
-                throw new IOException("group state " + file + " belongs to group \"" + stored + "\", not \"" + group
-                        + "\"; each group needs its own directory");
-            }
-            List<VolumeInfo> volumes = new ArrayList<>();
-            for (JsonNode v : required(root, "volumes", file)) {
-                volumes.add(new VolumeInfo(required(v, "name", file).asText(), required(v, "sizeBytes", file).asLong()));
-            }
-            GroupState state = new GroupState(file, group, required(root, "generationId", file).asLong(),
-                    root.path("createdEpochNanos").asLong(), volumes, required(root, "appliedSeq", file).asLong(),
-                    root.path("appliedCaptureNanos").asLong(), root.path("promotedEpochNanos").asLong());
-            state.promotingToSeq = root.path("promotingToSeq").asLong(-1);
-            return state;
-        } catch (JacksonException | IllegalArgumentException e) {
-            throw new IOException("group state " + file + " is not readable (" + e.getMessage()
-                    + "); restore it or move the group's directory aside to start the group over", e);
-        }
-    }
-
-    private static JsonNode required(JsonNode node, String field, Path file) throws IOException {
-        JsonNode value = node.get(field);
-        if (value == null || value.isNull()) {
-            throw new IOException("group state " + file + " lacks the field \"" + field
-                    + "\"; restore it or move the group's directory aside to start the group over");
+    private static <T> T required(String field, T value) {
+        if (value == null) {
+            throw new IllegalArgumentException("it lacks the field \"" + field + "\"");
         }
         return value;
     }
 
-    synchronized long generationId() {
-        return generationId;
+    /** A new group: a random generation id, no volumes, nothing applied. */
+    static GroupState create(String group, long nowEpochNanos) {
+        return new GroupState(FORMAT, group, newGenerationId(0), nowEpochNanos, List.of(), 0, 0, 0, NO_INTENT);
     }
 
-    /** When the group was promoted (epoch nanos); 0 while it replicates. */
-    synchronized long promotedEpochNanos() {
-        return promotedEpochNanos;
+    /** Whether the group was promoted at this site. */
+    @JsonIgnore
+    public boolean isPromoted() {
+        return promotedEpochNanos != 0;
+    }
+
+    /** Whether a promote to an earlier point was under way (its rollback may be half done). */
+    @JsonIgnore
+    public boolean isPromoting() {
+        return promotingToSeq >= 0 && !isPromoted();
+    }
+
+    GroupState withVolumes(List<VolumeInfo> newVolumes) {
+        return new GroupState(format, group, generationId, createdEpochNanos, newVolumes, appliedSeq,
+                appliedCaptureNanos, promotedEpochNanos, promotingToSeq);
+    }
+
+    GroupState withApplied(long seq, long captureNanos) {
+        return new GroupState(format, group, generationId, createdEpochNanos, volumes, seq, captureNanos,
+                promotedEpochNanos, promotingToSeq);
+    }
+
+    /** The intent to promote by rolling back to {@code seq}, persisted before the rollback starts. */
+    GroupState withPromotingTo(long seq) {
+        return new GroupState(format, group, generationId, createdEpochNanos, volumes, appliedSeq,
+                appliedCaptureNanos, promotedEpochNanos, seq);
     }
 
     /**
-     * Persists the group as promoted at {@code nowEpochNanos} with a new random generation id, in
-     * one atomic write: after a crash the file says either replicating (old id) or promoted (new id).
-     *
-     * @return the new generation id
+     * Promoted at {@code nowEpochNanos} with the replicas holding {@code seq}: a new random
+     * generation id, the applied seq {@code seq}, the intent cleared.
      */
-    synchronized long promote(long nowEpochNanos) throws IOException {
-        return promote(nowEpochNanos, appliedSeq);
+    GroupState promoted(long nowEpochNanos, long seq) {
+        return new GroupState(format, group, newGenerationId(generationId), createdEpochNanos, volumes, seq,
+                appliedCaptureNanos, Math.max(1, nowEpochNanos), NO_INTENT);
     }
 
-    /**
-     * As {@link #promote(long)}, the replicas now holding the state at {@code seq} (a rollback to
-     * an earlier point): the applied seq becomes {@code seq} and the promote intent is cleared, in
-     * the same atomic write.
-     */
-    synchronized long promote(long nowEpochNanos, long seq) throws IOException {
-        long oldGeneration = generationId;
-        long oldApplied = appliedSeq;
-        long oldPromoting = promotingToSeq;
-        long newGeneration;
+    private static long newGenerationId(long old) {
+        SecureRandom random = new SecureRandom();
+        long id;
         do {
-            newGeneration = newGenerationId();
-        } while (newGeneration == oldGeneration);
-        generationId = newGeneration;
-        promotedEpochNanos = Math.max(1, nowEpochNanos);
-        appliedSeq = seq;
-        promotingToSeq = -1;
-        try {
-            persist();
-        } catch (IOException e) {
-            generationId = oldGeneration;
-            promotedEpochNanos = 0;
-            appliedSeq = oldApplied;
-            promotingToSeq = oldPromoting;
-            throw e;
-        }
-        return newGeneration;
+            id = random.nextLong();
+        } while (id == 0 || id == old);
+        return id;
+    }
+
+    byte[] toJson() throws IOException {
+        return JSON.writeValueAsBytes(this);
     }
 
     /**
-     * Persists the intent to promote by rolling back to {@code seq}, before the rollback starts:
-     * a receiver that dies during the rollback finishes it on restart instead of exporting a
-     * half-rolled-back replica or taking deltas onto it.
+     * Reads {@code file}, which must hold the state of {@code group}.
+     *
+     * @throws java.nio.file.NoSuchFileException if there is none
+     * @throws IOException naming the file and what is wrong with it
      */
-    synchronized void setPromotingTo(long seq) throws IOException {
-        long old = promotingToSeq;
-        promotingToSeq = seq;
+    static GroupState read(Path file, String group) throws IOException {
+        byte[] bytes = Files.readAllBytes(file);
+        GroupState state;
         try {
-            persist();
-        } catch (IOException e) {
-            promotingToSeq = old;
-            throw e;
+            state = JSON.readValue(bytes, GroupState.class);
+        } catch (JacksonException | IllegalArgumentException e) {
+            String why = e instanceof JacksonException json ? json.getOriginalMessage() : e.getMessage();
+            throw new IOException("group state " + file + " is not readable (" + why
+                    + "); restore it or move the group's directory aside to start the group over", e);
         }
-    }
-
-    /** The seq an interrupted promote rolls back to, or -1. */
-    synchronized long promotingToSeq() {
-        return promotingToSeq;
-    }
-
-    synchronized List<VolumeInfo> volumes() {
-        return volumes;
-    }
-
-    synchronized long appliedSeq() {
-        return appliedSeq;
-    }
-
-    synchronized long appliedCaptureNanos() {
-        return appliedCaptureNanos;
-    }
-
-    synchronized void setVolumes(List<VolumeInfo> newVolumes) throws IOException {
-        List<VolumeInfo> old = volumes;
-        volumes = List.copyOf(newVolumes);
-        try {
-            persist();
-        } catch (IOException e) {
-            volumes = old;
-            throw e;
+        if (state == null) {
+            throw new IOException("group state " + file + " is empty; restore it or move the group's directory"
+                    + " aside to start the group over");
         }
+        if (state.format() != FORMAT) {
+            throw new IOException("group state " + file + " has format " + state.format()
+                    + ", this receiver reads format " + FORMAT);
+        }
+        if (!state.group().equals(group)) {
+            throw new IOException("group state " + file + " belongs to group \"" + state.group() + "\", not \""
+                    + group + "\"; each group needs its own directory");
+        }
+        return state;
     }
 
-    synchronized void setApplied(long seq, long captureNanos) throws IOException {
-        long oldSeq = appliedSeq;
-        long oldCapture = appliedCaptureNanos;
-        appliedSeq = seq;
-        appliedCaptureNanos = captureNanos;
-        try {
-            persist();
-        } catch (IOException e) {
-            appliedSeq = oldSeq;
-            appliedCaptureNanos = oldCapture;
-            throw e;
+    /** Filters {@code promotingToSeq} out of the file while no promote is under way. */
+    static final class NoIntent {
+        @Override
+        public boolean equals(Object value) {
+            return value instanceof Long seq && seq < 0;
         }
-    }
 
-    /** Caller holds the monitor (or the state is not yet shared). */
-    private void persist() throws IOException {
-        ObjectNode root = JSON.createObjectNode();
-        root.put("format", FORMAT);
-        root.put("group", group);
-        root.put("generationId", generationId);
-        root.put("createdEpochNanos", createdEpochNanos);
-        ArrayNode list = root.putArray("volumes");
-        for (VolumeInfo v : volumes) {
-            list.addObject().put("name", v.name()).put("sizeBytes", v.sizeBytes());
-        }
-        root.put("appliedSeq", appliedSeq);
-        root.put("appliedCaptureNanos", appliedCaptureNanos);
-        if (promotedEpochNanos != 0) {
-            root.put("promotedEpochNanos", promotedEpochNanos);
-        }
-        if (promotingToSeq >= 0) {
-            root.put("promotingToSeq", promotingToSeq);
-        }
-        writeAtomically(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(root));
-    }
-
-    /** Writes {@code bytes} to a temp file beside {@code file}, fsyncs it, renames it over {@code file}, fsyncs the directory. */
-    static void writeAtomically(Path file, byte[] bytes) throws IOException {
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            ByteBuffer buffer = ByteBuffer.wrap(bytes);
-            while (buffer.hasRemaining()) {
-                channel.write(buffer);
-            }
-            channel.force(true);
-        }
-        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        forceDirectory(file.getParent());
-    }
-
-    static void forceDirectory(Path dir) throws IOException {
-        try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
-            channel.force(true);
+        @Override
+        public int hashCode() {
+            return 0;
         }
     }
 }

@@ -1,9 +1,9 @@
 package io.ferry.receiver.store;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.SerializationFeature;
 import io.ferry.time.EpochNanoClock;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -22,14 +22,17 @@ import org.slf4j.LoggerFactory;
  * rewritten atomically on every change, so they survive a restart.
  *
  * <h2>Threads</h2>
- * The applier thread calls {@link #onApplied} once per applied batch, a session's event loop
- * calls {@link #bookmark} once per operator bookmark and API threads call {@link #list}; the
- * rare changes are serialized on this object's monitor and {@link #list} reads a published
- * immutable snapshot.
+ * Owned by the group's applier thread: it calls {@link #onApplied} once per applied batch and
+ * {@link #bookmark} for every operator bookmark (a session hands a BOOKMARK frame to the applier
+ * as a command, so the file's syncs never run on an event loop). API threads call {@link #list}
+ * and {@link #find}, which read a published immutable snapshot. The monitor only makes the rare
+ * direct calls of tests and of {@code open} safe.
  */
 public final class RecoveryPoints {
     private static final Logger LOG = LoggerFactory.getLogger(RecoveryPoints.class);
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)
+            .enable(SerializationFeature.INDENT_OUTPUT);
     static final String FILE_NAME = "points.json";
 
     public static final String AUTO = "auto";
@@ -61,6 +64,7 @@ public final class RecoveryPoints {
     private final long intervalNanos;
     private final long retentionNanos;
     private final EpochNanoClock clock;
+    private final StateFiles files;
 
     // Guarded by this.
     private final List<Point> points = new ArrayList<>();
@@ -72,8 +76,10 @@ public final class RecoveryPoints {
 
     private volatile List<Point> snapshot = List.of();
 
-    private RecoveryPoints(String group, Path file, Policy policy, EpochNanoClock clock, long appliedSeq) {
+    private RecoveryPoints(String group, Path file, Policy policy, EpochNanoClock clock, long appliedSeq,
+            StateFiles files) {
         this.group = group;
+        this.files = files;
         this.file = file;
         this.intervalNanos = policy.pointInterval().toNanos();
         this.retentionNanos = policy.retention().toNanos();
@@ -88,41 +94,62 @@ public final class RecoveryPoints {
      */
     public static RecoveryPoints open(Path groupDir, String group, Policy policy, EpochNanoClock clock,
             long appliedSeq) throws IOException {
-        RecoveryPoints rp = new RecoveryPoints(group, groupDir.resolve(FILE_NAME), policy, clock, appliedSeq);
+        return open(groupDir, group, policy, clock, appliedSeq, StateFiles.DURABLE);
+    }
+
+    /** As {@link #open(Path, String, Policy, EpochNanoClock, long)}, persisting through {@code files}. */
+    public static RecoveryPoints open(Path groupDir, String group, Policy policy, EpochNanoClock clock,
+            long appliedSeq, StateFiles files) throws IOException {
+        RecoveryPoints rp = new RecoveryPoints(group, groupDir.resolve(FILE_NAME), policy, clock, appliedSeq, files);
         rp.load();
         return rp;
+    }
+
+    /** {@code points.json} as written (Jackson databind); boxed so that a missing field is told apart. */
+    private record StoredPoints(String group, long nextId, List<StoredPoint> points,
+            @JsonInclude(JsonInclude.Include.NON_EMPTY) List<StoredBookmark> pendingBookmarks) {
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    private record StoredPoint(String id, Long seq, Long epochNanos, String kind, String label) {
+    }
+
+    private record StoredBookmark(Long seq, String label) {
     }
 
     private synchronized void load() throws IOException {
         if (!Files.exists(file)) {
             return;
         }
-        JsonNode root;
+        StoredPoints stored;
         try {
-            root = JSON.readTree(file.toFile());
+            stored = JSON.readValue(file.toFile(), StoredPoints.class);
         } catch (IOException e) {
             throw new IOException("group " + group + ": recovery points file " + file + " is unreadable: "
                     + e.getMessage(), e);
         }
-        nextId = root.path("nextId").asLong(0);
-        for (JsonNode p : root.path("points")) {
-            if (!p.hasNonNull("id") || !p.hasNonNull("seq") || !p.hasNonNull("epochNanos") || !p.hasNonNull("kind")) {
+        if (stored == null) {
+            throw new IOException("group " + group + ": recovery points file " + file + " is empty");
+        }
+        nextId = stored.nextId();
+        for (StoredPoint p : stored.points() == null ? List.<StoredPoint>of() : stored.points()) {
+            if (p == null || p.id() == null || p.seq() == null || p.epochNanos() == null || p.kind() == null) {
                 throw new IOException("group " + group + ": recovery points file " + file
                         + " holds a point without id, seq, epochNanos or kind: " + p);
             }
-            Point point = new Point(p.get("id").asText(), p.get("seq").asLong(), p.get("epochNanos").asLong(),
-                    p.get("kind").asText(), p.hasNonNull("label") ? p.get("label").asText() : null);
+            Point point = new Point(p.id(), p.seq(), p.epochNanos(), p.kind(), p.label());
             points.add(point);
             if (AUTO.equals(point.kind())) {
                 lastAutoNanos = Math.max(lastAutoNanos, point.epochNanos());
             }
         }
-        for (JsonNode b : root.path("pendingBookmarks")) {
-            if (!b.hasNonNull("seq") || !b.hasNonNull("label")) {
+        for (StoredBookmark b : stored.pendingBookmarks() == null ? List.<StoredBookmark>of()
+                : stored.pendingBookmarks()) {
+            if (b == null || b.seq() == null || b.label() == null) {
                 throw new IOException("group " + group + ": recovery points file " + file
                         + " holds a pending bookmark without seq or label: " + b);
             }
-            pending.add(new PendingBookmark(b.get("seq").asLong(), b.get("label").asText()));
+            pending.add(new PendingBookmark(b.seq(), b.label()));
         }
         if (!pending.isEmpty()) {
             materialize(clock.epochNanos()); // bookmarks applied before the restart
@@ -167,7 +194,7 @@ public final class RecoveryPoints {
 
     /**
      * A bookmark arrived for {@code seq}: it becomes a point now if {@code seq} is applied,
-     * otherwise once it is. A repeat of a bookmark already kept (a resend after reconnect) is ignored.
+     * otherwise once it is. Persists the points (two syncs): the applier thread, never an event loop. A repeat of a bookmark already kept (a resend after reconnect) is ignored.
      */
     public synchronized void bookmark(long seq, String label) {
         for (Point p : points) {
@@ -237,7 +264,7 @@ public final class RecoveryPoints {
         points.removeIf(p -> p != latest && p.epochNanos() < cutoff);
         snapshot = List.copyOf(points);
         try {
-            GroupState.writeAtomically(file, encode());
+            files.writeAtomically(file, encode());
             if (persistFailing) {
                 LOG.info("group {}: recovery points are persisted again in {}", group, file);
                 persistFailing = false;
@@ -252,26 +279,14 @@ public final class RecoveryPoints {
     }
 
     private byte[] encode() throws IOException {
-        ObjectNode root = JSON.createObjectNode();
-        root.put("group", group);
-        root.put("nextId", nextId);
-        ArrayNode array = root.putArray("points");
+        List<StoredPoint> stored = new ArrayList<>(points.size());
         for (Point p : points) {
-            ObjectNode o = array.addObject();
-            o.put("id", p.id());
-            o.put("seq", p.seq());
-            o.put("epochNanos", p.epochNanos());
-            o.put("kind", p.kind());
-            if (p.label() != null) {
-                o.put("label", p.label());
-            }
+            stored.add(new StoredPoint(p.id(), p.seq(), p.epochNanos(), p.kind(), p.label()));
         }
-        if (!pending.isEmpty()) {
-            ArrayNode waiting = root.putArray("pendingBookmarks");
-            for (PendingBookmark b : pending) {
-                waiting.addObject().put("seq", b.seq()).put("label", b.label());
-            }
+        List<StoredBookmark> waiting = new ArrayList<>(pending.size());
+        for (PendingBookmark b : pending) {
+            waiting.add(new StoredBookmark(b.seq(), b.label()));
         }
-        return JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(root);
+        return JSON.writeValueAsBytes(new StoredPoints(group, nextId, stored, waiting));
     }
 }

@@ -15,6 +15,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -56,6 +58,55 @@ class DrillVolumeTest {
     @AfterEach
     void closeReplica() {
         replica.close();
+    }
+
+    @Test
+    void shouldHandRequestsToTheDrillWorkerSoAStalledScratchDiskNeverHoldsTheCaller() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        CountDownLatch stalled = new CountDownLatch(1);
+        try (DrillIo io = new DrillIo("g")) {
+            DrillVolume clone = DrillVolume.create(replica, scratchPath, io);
+            try {
+                // The worker is stuck in a sync of the scratch disk (as a FLUSH on a stalled disk would be).
+                io.execute(() -> {
+                    stalled.countDown();
+                    try {
+                        release.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                });
+                assertThat(stalled.await(10, TimeUnit.SECONDS)).isTrue();
+
+                CompletableFuture<String> flushed = new CompletableFuture<>();
+                CompletableFuture<String> read = new CompletableFuture<>();
+                ByteBuf dst = Unpooled.buffer(BLOCK);
+                long startNanos = System.nanoTime();
+                clone.flush(errno -> flushed.complete(errno + " on " + Thread.currentThread().getName()));
+                clone.read(0, BLOCK, dst, errno -> read.complete(errno + " on " + Thread.currentThread().getName()));
+                long callNanos = System.nanoTime() - startNanos;
+
+                assertThat(flushed).as("no reply while the disk stalls").isNotDone();
+                assertThat(read).isNotDone();
+                assertThat(callNanos).as("the caller (an NBD event loop) is not held").isLessThan(
+                        TimeUnit.SECONDS.toNanos(1));
+                release.countDown();
+                assertThat(flushed.get(10, TimeUnit.SECONDS)).isEqualTo(NbdErrors.OK + " on ferry-drill-g");
+                assertThat(read.get(10, TimeUnit.SECONDS)).isEqualTo(NbdErrors.OK + " on ferry-drill-g");
+                byte[] bytes = new byte[BLOCK];
+                dst.getBytes(0, bytes);
+                assertThat(bytes).isEqualTo(Arrays.copyOf(original, BLOCK));
+                dst.release();
+            } finally {
+                release.countDown();
+                clone.close();
+            }
+            int[] afterStop = {-1};
+            io.close();
+            clone.flush(errno -> afterStop[0] = errno);
+            assertThat(afterStop[0]).as("a request after the drill stopped still gets an answer")
+                    .isEqualTo(NbdErrors.ESHUTDOWN);
+        }
     }
 
     @Test

@@ -1,5 +1,6 @@
 package io.ferry.receiver.session;
 
+import io.ferry.receiver.status.GroupView;
 import io.ferry.wire.VolumeInfo;
 import io.netty.buffer.ByteBuf;
 import java.nio.file.Path;
@@ -12,7 +13,7 @@ import java.util.function.LongConsumer;
  * becomes durable only when the test calls {@link #sync()}, and applies when it calls
  * {@link #applyUpTo}. Thread-safe by its monitor; callbacks run on the caller of sync().
  */
-public final class FakeGroupTarget implements GroupTarget {
+public final class FakeGroupTarget implements GroupTarget, GroupView {
 
     /** One append as the session made it. */
     public record Append(long firstSeq, long lastSeq, long lastCaptureNanos, int bodyBytes) {

@@ -209,7 +209,8 @@ class GroupReplicaTest {
         // The crash: seqs 13..30 reached the replicas, partly (garbage where a write was torn),
         // but the applied seq on disk is still 12.
         Path groupDir = dataDir.resolve("groups").resolve(GROUP);
-        GroupState.read(groupDir.resolve(GroupState.FILE), GROUP).setApplied(12, DeltaWorkload.captureNanosOf(12));
+        Path stateFile = groupDir.resolve(GroupState.FILE);
+        GroupStateStore.write(stateFile, GroupState.read(stateFile, GROUP).withApplied(12, DeltaWorkload.captureNanosOf(12)));
         for (long seq = 13; seq <= 30; seq++) {
             scribble(dataDir.resolve("replicas").resolve(GROUP)
                     .resolve(VOLUMES.get(DeltaWorkload.volumeOf(seq)).name() + ".img"),
@@ -270,6 +271,34 @@ class GroupReplicaTest {
         assertThat(replica.failure()).contains("volume index 2").contains("nothing of it was applied");
         assertThat(replica.appliedSeq()).isEqualTo(3);
         assertReplicasAt(replica, 3);
+    }
+
+    @Test
+    void shouldRunCommandsOnTheApplierThreadEvenAfterApplyingFailedAndRefuseThemOnceClosed() throws Exception {
+        GroupReplica replica = open();
+        replica.attachVolumes(VOLUMES);
+        appendUpTo(replica, 3, new CopyOnWriteArrayList<>());
+        assertThat(replica.awaitApplied(3, WAIT)).isTrue();
+        String[] ranOn = new String[1];
+        replica.betweenBatches(() -> ranOn[0] = Thread.currentThread().getName());
+        assertThat(ranOn[0]).isEqualTo("ferry-apply-" + GROUP);
+
+        DeltaEncoder encoder = new DeltaEncoder();
+        encoder.begin(GROUP, DeltaWorkload.EPOCH);
+        encoder.add(3, DeltaFormat.WRITE, 0, 4096, 4, 0, ByteBuffer.allocate(4096)); // no volume 3
+        replica.append(encoder.encode(ByteBufAllocator.DEFAULT).skipBytes(Frames.HEADER_BYTES), 4, 4, 0,
+                durable -> { });
+        await().atMost(WAIT).until(() -> replica.failure() != null);
+
+        replica.persistBookmark(3, "after-failure").get(WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(replica.points().list()).anySatisfy(p -> assertThat(p.label()).isEqualTo("after-failure"));
+        assertThatThrownBy(() -> replica.startDrill(3, dataDir.resolve("drill")))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("failed");
+
+        replica.close();
+        assertThat(replica.persistBookmark(3, "too-late")).failsWithin(WAIT)
+                .withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                .withCauseInstanceOf(IllegalStateException.class);
     }
 
     @Test

@@ -68,7 +68,7 @@ class UndoRollbackTest {
     /** The replicas as they were at {@code seq}, rebuilt in memory from their current files and the undo log. */
     static byte[][] imagesAt(GroupReplica replica, long seq) throws IOException {
         byte[][] images = new byte[VOLUMES.size()][];
-        replica.whilePaused(() -> {
+        replica.betweenBatches(() -> {
             for (int v = 0; v < images.length; v++) {
                 images[v] = Files.readAllBytes(replica.replicaPath(VOLUMES.get(v).name()));
             }
@@ -145,7 +145,8 @@ class UndoRollbackTest {
         // What a receiver killed in the middle of a promote to seq 60 leaves: the intent persisted,
         // the replicas part rolled back.
         Path groupDir = dataDir.resolve("groups").resolve(GROUP);
-        GroupState.read(groupDir.resolve(GroupState.FILE), GROUP).setPromotingTo(60);
+        Path stateFile = groupDir.resolve(GroupState.FILE);
+        GroupStateStore.write(stateFile, GroupState.read(stateFile, GROUP).withPromotingTo(60));
         try (UndoLog undo = UndoLog.open(groupDir.resolve("undo"), GROUP, 150, SMALL.undo());
                 VolumeFile data = VolumeFile.openOrCreate(replica.replicaPath("data"), VOLUMES.get(0).sizeBytes());
                 VolumeFile log = VolumeFile.openOrCreate(replica.replicaPath("log"), VOLUMES.get(1).sizeBytes())) {
