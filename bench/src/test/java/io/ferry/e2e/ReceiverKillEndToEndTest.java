@@ -8,6 +8,8 @@ import io.ferry.agent.AgentNode;
 import io.ferry.api.ApiClient;
 import io.ferry.nbd.NbdClient;
 import io.ferry.receiver.ReceiverMain;
+import io.ferry.failpoint.FailPoints;
+import io.ferry.receiver.store.Promotion;
 import io.ferry.testing.ChildJvm;
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -15,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
@@ -50,7 +53,11 @@ class ReceiverKillEndToEndTest {
                 await().atMost(WAIT).ignoreExceptions().until(() -> group(api).get("appliedSeq").asLong() > 2000);
                 receiver.kill9();
             }
-            try (ChildJvm receiver = startReceiver(config)) {
+            // armed for step 2: the promote stops at a fail point, inside it, for the kill
+            Path markers = dir.resolve("markers");
+            Path insidePromote = markers.resolve(Promotion.BEFORE_PROMOTED_STATE);
+            try (ChildJvm receiver = startReceiver(config,
+                    FailPoints.jvmOptions(Promotion.BEFORE_PROMOTED_STATE, "pause", markers))) {
                 ApiClient api = api(apiPort);
                 long afterRestart = agent.group("db").pipeline().capturedSeq();
                 await().atMost(WAIT).ignoreExceptions().until(() ->
@@ -61,23 +68,25 @@ class ReceiverKillEndToEndTest {
                 assertThat(group(api).get("state").asText()).isEqualTo("replicating");
                 assertReplicasEqualPrimaries(site);
 
-                // 2. kill -9 while the promote runs (its request is in flight).
+                // 2. kill -9 inside the promote: replicas synced at the applied seq, promoted state
+                // not yet written (the daemon wrote the fail point's marker and stopped there).
                 CompletableFuture<JsonNode> promote = CompletableFuture.supplyAsync(() ->
                         api.post("/v1/groups/db/promote", Map.of("point", "latest")));
-                await().atMost(WAIT).until(() -> Files.readString(receiver.log()).contains("promoting group db")
-                        || promote.isDone());
+                await().atMost(WAIT).until(() -> Files.exists(insidePromote) || promote.isDone());
+                assertThat(insidePromote).as("the promote reached its fail point (reply: %s)",
+                        promote.isDone() ? promote.handle((r, e) -> r + " " + e).join() : "none yet").exists();
+                assertThat(promote).as("the promote cannot have answered: it is stopped inside").isNotDone();
                 receiver.kill9();
             }
             try (ChildJvm receiver = startReceiver(config)) {
                 ApiClient api = api(apiPort);
                 await().atMost(WAIT).ignoreExceptions().until(() -> group(api) != null);
-                String state = group(api).get("state").asText();
-                assertThat(state).as("never half promoted").isIn("promoted", "replicating");
-                if (state.equals("replicating")) {
-                    awaitCaughtUp(agent, api);
-                    assertReplicasEqualPrimaries(site);
-                    api.post("/v1/groups/db/promote", Map.of("point", "latest"));
-                }
+                assertThat(group(api).get("state").asText())
+                        .as("killed before the promoted state was written: still replicating, never half promoted")
+                        .isEqualTo("replicating");
+                awaitCaughtUp(agent, api);
+                assertReplicasEqualPrimaries(site);
+                api.post("/v1/groups/db/promote", Map.of("point", "latest"));
                 assertThat(group(api).get("state").asText()).isEqualTo("promoted");
                 assertReplicasEqualPrimaries(site);
             }
@@ -100,7 +109,11 @@ class ReceiverKillEndToEndTest {
     }
 
     private static ChildJvm startReceiver(Path config) throws IOException {
-        return ChildJvm.start(config.resolveSibling("receiver-" + System.nanoTime() + ".log"),
+        return startReceiver(config, List.of());
+    }
+
+    private static ChildJvm startReceiver(Path config, List<String> jvmOptions) throws IOException {
+        return ChildJvm.start(config.resolveSibling("receiver-" + System.nanoTime() + ".log"), jvmOptions,
                 ReceiverMain.class.getName(), "--config", config.toString());
     }
 

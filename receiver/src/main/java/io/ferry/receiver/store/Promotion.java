@@ -1,5 +1,6 @@
 package io.ferry.receiver.store;
 
+import io.ferry.failpoint.FailPoints;
 import io.ferry.receiver.apply.Applier;
 import java.io.IOException;
 import org.slf4j.Logger;
@@ -17,6 +18,11 @@ import org.slf4j.LoggerFactory;
  * waits for it. Afterwards the applier applies nothing more.
  */
 public final class Promotion {
+    /** Fail point: a promote to an earlier point persisted its intent and has not rolled back yet. */
+    public static final String INTENT_PERSISTED = "promote.intent-persisted";
+    /** Fail point: the replicas are at the promote's seq and synced; the promoted state is not written yet. */
+    public static final String BEFORE_PROMOTED_STATE = "promote.before-promoted-state";
+
     private static final Logger LOG = LoggerFactory.getLogger(Promotion.class);
 
     private final String group;
@@ -78,9 +84,11 @@ public final class Promotion {
                             + " recoverable seq " + undo.oldestRecoverableSeq());
                 }
                 state.update(s -> s.withPromotingTo(to));
+                FailPoints.hit(INTENT_PERSISTED);
                 undo.rollback(to, applied, replicas.rollbackTarget());
             }
             replicas.force();
+            FailPoints.hit(BEFORE_PROMOTED_STATE);
             GroupState promoted = state.update(s -> s.promoted(nowEpochNanos, to));
             applier.stopApplying(); // nothing may be applied to the promoted replicas
             return promoted.generationId();
