@@ -298,7 +298,8 @@ public final class RecordLog implements AutoCloseable {
         long expected = this.lastSeq + 1;
         if (firstSeq != expected || lastSeq < firstSeq) {
             throw new IllegalArgumentException("the " + name + ": append of seq " + (firstSeq == lastSeq ? firstSeq
-                    : firstSeq + ".." + lastSeq) + " rejected, the next seq must be " + expected + " (lastSeq + 1)");
+                    : firstSeq + ".." + lastSeq) + " rejected, the next record must start at seq " + expected
+                    + " (the next seq must be " + expected + ", lastSeq + 1)");
         }
         if (!needNewCycle && current.endPosition >= options.segmentBytes()) {
             needNewCycle = true;
@@ -553,6 +554,16 @@ public final class RecordLog implements AutoCloseable {
     /** Number of cycle files held. */
     public int fileCount() {
         return cycles.length;
+    }
+
+    /** The first seq of each cycle file held, oldest first. */
+    public long[] fileFirstSeqs() {
+        Cycle[] cs = cycles;
+        long[] seqs = new long[cs.length];
+        for (int i = 0; i < cs.length; i++) {
+            seqs[i] = cs[i].firstSeq;
+        }
+        return seqs;
     }
 
     /**
