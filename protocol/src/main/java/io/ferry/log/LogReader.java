@@ -55,22 +55,21 @@ public final class LogReader implements AutoCloseable {
             throw new IllegalArgumentException("the " + log.name() + ": cannot read from seq " + fromSeq
                     + ", it was released meanwhile; the log holds seqs from " + log.firstSeq());
         }
-        // Record i of a cycle starts at seq firstSeq + i or later: the record holding target is at
-        // an index of at most target - firstSeq. Try that one first (records of one seq), then search.
+        // The record holding target is the first whose last seq is at least target (records are
+        // ordered by seq). Without parts, record i starts at seq firstSeq + i or later, so it is at
+        // an index of at most target - firstSeq: try that one first (records of one seq).
+        long[] seqs = new long[2];
+        long hi = log.parts() ? RecordLog.ROLL_CYCLE.maxMessagesPerCycle() - 1 : target - cycle.firstSeq;
         long lo = 0;
-        long hi = target - cycle.firstSeq;
-        long atHi = firstSeqAt(cycle, hi);
-        if (atHi >= 0 && atHi <= target) {
+        if (!log.parts() && seqsAt(cycle, hi, seqs) && seqs[0] == target) {
             lo = hi;
         } else {
-            hi--;
             while (lo < hi) {
-                long mid = (lo + hi + 1) >>> 1;
-                long seq = firstSeqAt(cycle, mid);
-                if (seq >= 0 && seq <= target) {
-                    lo = mid;
+                long mid = (lo + hi) >>> 1;
+                if (!seqsAt(cycle, mid, seqs) || seqs[1] >= target) {
+                    hi = mid;
                 } else {
-                    hi = mid - 1;
+                    lo = mid + 1;
                 }
             }
         }
@@ -91,19 +90,22 @@ public final class LogReader implements AutoCloseable {
         tailer.direction(TailerDirection.BACKWARD).toEnd();
     }
 
-    /** The first seq of the record at {@code seqInCycle} of {@code cycle}, or -1 if there is none. */
-    private long firstSeqAt(RecordLog.Cycle cycle, long seqInCycle) {
+    /** Reads the seqs of the record at {@code seqInCycle} of {@code cycle} into {@code out}; false if there is none. */
+    private boolean seqsAt(RecordLog.Cycle cycle, long seqInCycle, long[] out) {
         if (seqInCycle < 0 || !tailer.moveToIndex(log.toIndex(cycle.number, seqInCycle))) {
-            return -1;
+            return false;
         }
         try (DocumentContext dc = tailer.readingDocument()) {
             if (!dc.isPresent() || tailer.cycle() != cycle.number) {
                 if (dc.isPresent()) {
                     dc.rollbackOnClose();
                 }
-                return -1;
+                return false;
             }
-            return dc.wire().bytes().readLong();
+            Bytes<?> bytes = dc.wire().bytes();
+            out[0] = bytes.readLong();
+            out[1] = bytes.readLong();
+            return true;
         }
     }
 
@@ -140,7 +142,8 @@ public final class LogReader implements AutoCloseable {
                     throw new LogException("the " + log.name() + " has no record holding seq " + positionSeq
                             + " (the next holds " + first + ".." + last + "); the log is damaged");
                 }
-            } else if (nextSeq >= 0 && (forward ? first != nextSeq : last != nextSeq)) {
+            } else if (nextSeq >= 0 && (forward ? first != nextSeq : last != nextSeq)
+                    && !(log.parts() && first == firstSeq && last == lastSeq)) {
                 dc.close();
                 long held = log.firstSeq();
                 if (forward && nextSeq < held) {

@@ -42,7 +42,9 @@ import net.openhft.chronicle.wire.DocumentContext;
  * <h2>Records</h2>
  * A record covers the seqs {@code firstSeq..lastSeq} (one seq for most streams, a seq range for
  * the receiver's deltas); each record's firstSeq is the previous record's lastSeq + 1, the first
- * record of an empty log starts at seq 1. One Chronicle document per record, raw bytes, all
+ * record of an empty log starts at seq 1. In a log opened with {@link Options#parts()} an entry
+ * may take several records that repeat the same seqs (an undo pre-image larger than one record);
+ * the engine does not roll between them. One Chronicle document per record, raw bytes, all
  * numbers little-endian (Chronicle Bytes' native order; the engine refuses a big-endian
  * platform): {@code firstSeq:8 lastSeq:8} then the owner's body ({@link LogOutput}). A record
  * is at most {@link #MAX_RECORD_BYTES}: Chronicle caps a document at a quarter of the block
@@ -130,23 +132,57 @@ public final class RecordLog implements AutoCloseable {
         setDefaultProperty("background.releaser", "false");
     }
 
-    /** Tuning of a log: the size at which the engine rolls to the next cycle file. */
-    public record Options(long segmentBytes) {
+    /**
+     * Tuning of a log: the size at which the engine rolls to the next cycle file, and whether an
+     * entry may take several records ({@code parts}: a record may repeat the seqs of the one
+     * before it, as the parts of an undo pre-image do; the engine then never rolls between them).
+     */
+    public record Options(long segmentBytes, boolean parts, SyncMethod syncMethod) {
         public static final long MIN_SEGMENT_BYTES = 4 << 10;
+        public static final long DEFAULT_SEGMENT_BYTES = 256L << 20;
 
         public Options {
+            requireSegmentBytes(segmentBytes, "log segment size");
+            Objects.requireNonNull(syncMethod, "syncMethod");
+        }
+
+        /** Checks a configured segment size; {@code what} names it in the message. */
+        public static void requireSegmentBytes(long segmentBytes, String what) {
             if (segmentBytes < MIN_SEGMENT_BYTES) {
-                throw new IllegalArgumentException("log segment size must be at least " + MIN_SEGMENT_BYTES
-                        + " bytes, got " + segmentBytes);
+                throw new IllegalArgumentException(what + " must be at least " + MIN_SEGMENT_BYTES + ", got "
+                        + segmentBytes);
             }
         }
+
+        public Options(long segmentBytes) {
+            this(segmentBytes, false, SyncMethod.FDATASYNC);
+        }
+
+        public Options(long segmentBytes, boolean parts) {
+            this(segmentBytes, parts, SyncMethod.FDATASYNC);
+        }
+    }
+
+    /**
+     * How {@link #sync} writes back the file being appended to. Every stream uses
+     * {@link #FDATASYNC}; {@link #CHRONICLE_MSYNC} is Chronicle's own {@code ExcerptAppender.sync()}
+     * (an msync of the appender's current mapping), kept so that the two can be measured against
+     * each other (bench: JournalSyncBenchmark). It only serves a log whose {@link #sync} runs on
+     * the append thread, and covers only the appender's current chunk (the engine still forces
+     * sealed files and new directory entries itself).
+     */
+    public enum SyncMethod {
+        FDATASYNC,
+        CHRONICLE_MSYNC
     }
 
     /** One cycle file and what the engine knows of it. */
     static final class Cycle {
         final int number;
         final long firstSeq;
-        /** Last seq and end of the last record in the file; written by the append thread. */
+        /** Seqs of the first record; of the last one, and its end in the file (written by the append thread). */
+        long firstRecordLastSeq;
+        long lastRecordFirstSeq;
         volatile long lastSeq;
         volatile long endPosition;
         /** No record will be appended any more: set before the next cycle is published. */
@@ -181,6 +217,8 @@ public final class RecordLog implements AutoCloseable {
     private final Object syncLock = new Object();
     private volatile Cycle[] cycles = new Cycle[0];
     private volatile long lastSeq;
+    /** First seq of the last record (the seqs a part may repeat). */
+    private long lastRecordFirstSeq;
     private volatile boolean closed;
 
     // Owned by the append thread.
@@ -296,12 +334,13 @@ public final class RecordLog implements AutoCloseable {
             throw new IllegalStateException("the " + name + ": an append is already in progress");
         }
         long expected = this.lastSeq + 1;
-        if (firstSeq != expected || lastSeq < firstSeq) {
+        boolean part = options.parts() && firstSeq == lastRecordFirstSeq && lastSeq == this.lastSeq;
+        if (!part && (firstSeq != expected || lastSeq < firstSeq)) {
             throw new IllegalArgumentException("the " + name + ": append of seq " + (firstSeq == lastSeq ? firstSeq
                     : firstSeq + ".." + lastSeq) + " rejected, the next record must start at seq " + expected
                     + " (the next seq must be " + expected + ", lastSeq + 1)");
         }
-        if (!needNewCycle && current.endPosition >= options.segmentBytes()) {
+        if (!needNewCycle && !part && current.endPosition >= options.segmentBytes()) {
             needNewCycle = true;
             clockCycle = current.number + 1;
         }
@@ -340,7 +379,9 @@ public final class RecordLog implements AutoCloseable {
             needNewCycle = false;
         }
         current.endPosition = end;
+        current.lastRecordFirstSeq = appendingFirstSeq;
         current.lastSeq = appendingLastSeq;
+        lastRecordFirstSeq = appendingFirstSeq;
         lastSeq = appendingLastSeq;
     }
 
@@ -387,6 +428,11 @@ public final class RecordLog implements AutoCloseable {
             }
             boolean sealed = c.sealed;
             try {
+                if (!sealed && c == current && options.syncMethod() == SyncMethod.CHRONICLE_MSYNC) {
+                    appender.sync();
+                    dirDirty |= !c.nameDurable;
+                    continue;
+                }
                 if (c.syncChannel == null) {
                     File file = files.of(c.number);
                     if (file == null) {
@@ -530,6 +576,7 @@ public final class RecordLog implements AutoCloseable {
         }
         files.clear();
         lastSeq = seq;
+        lastRecordFirstSeq = 0;
         current = null;
         needNewCycle = true;
         clockCycle = 0;
@@ -623,6 +670,10 @@ public final class RecordLog implements AutoCloseable {
         return cycles;
     }
 
+    boolean parts() {
+        return options.parts();
+    }
+
     long toIndex(int cycle, long sequenceInCycle) {
         return ROLL_CYCLE.toIndex(cycle, sequenceInCycle);
     }
@@ -654,17 +705,21 @@ public final class RecordLog implements AutoCloseable {
                     }
                     readAt(tailer, cycle, 0, seqs);
                     Cycle c = new Cycle(cycle, seqs[0]);
+                    c.firstRecordLastSeq = seqs[1];
                     readAt(tailer, cycle, count - 1, seqs);
+                    c.lastRecordFirstSeq = seqs[0];
                     c.lastSeq = seqs[1];
                     c.endPosition = seqs[2];
-                    if (c.lastSeq - c.firstSeq + 1 < count) {
+                    if (!options.parts() && c.lastSeq - c.firstSeq + 1 < count) {
                         throw new LogException("the " + name + " in " + dir + ": cycle " + cycle + " holds " + count
                                 + " records for seqs " + c.firstSeq + ".." + c.lastSeq + "; it is not a ferry log or"
                                 + " is damaged");
                     }
                     if (!found.isEmpty()) {
                         Cycle before = found.get(found.size() - 1);
-                        if (before.lastSeq + 1 != c.firstSeq) {
+                        boolean continued = options.parts() && before.lastRecordFirstSeq == c.firstSeq
+                                && before.lastSeq == c.firstRecordLastSeq;
+                        if (before.lastSeq + 1 != c.firstSeq && !continued) {
                             throw new LogException("the " + name + " in " + dir + " has a gap: cycle " + before.number
                                     + " ends at seq " + before.lastSeq + " but the next starts at seq " + c.firstSeq
                                     + ". The records after the gap cannot be used in order; move the directory aside"
@@ -694,6 +749,7 @@ public final class RecordLog implements AutoCloseable {
         }
         cycles = found.toArray(new Cycle[0]);
         lastSeq = found.isEmpty() ? 0 : found.get(found.size() - 1).lastSeq;
+        lastRecordFirstSeq = found.isEmpty() ? 0 : found.get(found.size() - 1).lastRecordFirstSeq;
         clockCycle = maxCycle + 1;
         needNewCycle = true;
     }
