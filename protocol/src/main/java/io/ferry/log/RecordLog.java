@@ -109,6 +109,8 @@ public final class RecordLog implements AutoCloseable {
     static final long BLOCK_SIZE_BYTES = 256L << 20;
     /** Bytes of the engine's header in front of every record's body. */
     public static final int SEQ_HEADER_BYTES = 16;
+    /** Chronicle's header in front of every document (length and state). */
+    static final int DOCUMENT_HEADER_BYTES = 4;
     static final int FORMAT = 2;
     /**
      * How long Chronicle waits on an incomplete document header before it takes it for a dead
@@ -182,6 +184,8 @@ public final class RecordLog implements AutoCloseable {
         final long firstSeq;
         /** Seqs of the first record; of the last one, and its end in the file (written by the append thread). */
         long firstRecordLastSeq;
+        /** Where the first record starts in the file (after Chronicle's header and index area). */
+        long startPosition;
         long lastRecordFirstSeq;
         volatile long lastSeq;
         volatile long endPosition;
@@ -227,6 +231,7 @@ public final class RecordLog implements AutoCloseable {
     private DocumentContext appending;
     private long appendingFirstSeq;
     private long appendingLastSeq;
+    private long appendingStart;
     private boolean needNewCycle = true;
     private Cycle current;
 
@@ -346,6 +351,7 @@ public final class RecordLog implements AutoCloseable {
         }
         appending = appender.writingDocument();
         Bytes<?> bytes = appending.wire().bytes();
+        appendingStart = bytes.writePosition() - DOCUMENT_HEADER_BYTES;
         bytes.writeLong(firstSeq).writeLong(lastSeq);
         appendingFirstSeq = firstSeq;
         appendingLastSeq = lastSeq;
@@ -364,6 +370,7 @@ public final class RecordLog implements AutoCloseable {
         }
         if (needNewCycle) {
             Cycle next = new Cycle(appender.cycle(), appendingFirstSeq);
+            next.startPosition = appendingStart;
             synchronized (cycleLock) {
                 Cycle[] old = cycles;
                 Cycle[] updated = Arrays.copyOf(old, old.length + 1);
@@ -584,15 +591,16 @@ public final class RecordLog implements AutoCloseable {
     }
 
     /**
-     * Bytes the records take in the cycle files (each file up to the end of its last record,
-     * Chronicle's index area included; the files are sparse and preallocated by block, so their
-     * length overstates what is used). Any thread.
+     * Bytes the records take in the cycle files: from the first record of each file to the end
+     * of its last, Chronicle's document headers included, its per-file header and first index
+     * not (the files are sparse and preallocated by block, so their length overstates what is
+     * used). Any thread.
      */
     public long bytesOnDisk() {
         long sum = 0;
         if (lastSeq >= 0) { // the volatile read makes the appender's latest endPosition visible
             for (Cycle c : cycles) {
-                sum += c.endPosition;
+                sum += c.endPosition - c.startPosition;
             }
         }
         return sum;
@@ -694,7 +702,7 @@ public final class RecordLog implements AutoCloseable {
         int last = queue.lastCycle();
         if (first != Integer.MAX_VALUE && last >= 0) {
             try (ExcerptTailer tailer = queue.createTailer()) {
-                long[] seqs = new long[3];
+                long[] seqs = new long[4];
                 for (long cycleNumber : queue.listCyclesBetween(first, last)) {
                     int cycle = (int) cycleNumber;
                     maxCycle = Math.max(maxCycle, cycle);
@@ -706,6 +714,7 @@ public final class RecordLog implements AutoCloseable {
                     readAt(tailer, cycle, 0, seqs);
                     Cycle c = new Cycle(cycle, seqs[0]);
                     c.firstRecordLastSeq = seqs[1];
+                    c.startPosition = seqs[3] - DOCUMENT_HEADER_BYTES;
                     readAt(tailer, cycle, count - 1, seqs);
                     c.lastRecordFirstSeq = seqs[0];
                     c.lastSeq = seqs[1];
@@ -754,7 +763,7 @@ public final class RecordLog implements AutoCloseable {
         needNewCycle = true;
     }
 
-    /** Reads the seqs and end position of the record at {@code seqInCycle} of {@code cycle} into {@code out}. */
+    /** Reads the seqs, end and start position of the record at {@code seqInCycle} of {@code cycle} into {@code out}. */
     private void readAt(ExcerptTailer tailer, int cycle, long seqInCycle, long[] out) {
         if (!tailer.moveToIndex(toIndex(cycle, seqInCycle))) {
             throw new LogException("the " + name + " in " + dir + ": cannot position at record " + seqInCycle
@@ -770,6 +779,7 @@ public final class RecordLog implements AutoCloseable {
                 throw new LogException("the " + name + " in " + dir + ": record " + seqInCycle + " of cycle " + cycle
                         + " is too short to be a ferry log record");
             }
+            out[3] = bytes.readPosition();
             out[0] = bytes.readLong();
             out[1] = bytes.readLong();
             out[2] = bytes.readLimit();

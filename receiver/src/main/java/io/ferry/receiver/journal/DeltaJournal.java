@@ -39,19 +39,14 @@ public final class DeltaJournal implements AutoCloseable {
     public static final int MAX_BODY_BYTES = RecordLog.MAX_RECORD_BYTES - RecordLog.SEQ_HEADER_BYTES - 12;
     static final String KIND = "receiver-delta-journal";
 
-    /** Tuning of a journal. */
+    /** Tuning of a journal: the size at which it starts a new file. */
     public record Options(long segmentSizeBytes) {
-        public static final long DEFAULT_SEGMENT_SIZE_BYTES = 256L << 20;
-
         public Options {
-            if (segmentSizeBytes < RecordLog.Options.MIN_SEGMENT_BYTES) {
-                throw new IllegalArgumentException("journal segmentSizeBytes must be at least "
-                        + RecordLog.Options.MIN_SEGMENT_BYTES + ", got " + segmentSizeBytes);
-            }
+            RecordLog.Options.requireSegmentBytes(segmentSizeBytes, "journal segmentSizeBytes");
         }
 
         public static Options defaults() {
-            return new Options(DEFAULT_SEGMENT_SIZE_BYTES);
+            return new Options(RecordLog.Options.DEFAULT_SEGMENT_BYTES);
         }
     }
 
