@@ -148,7 +148,8 @@ public final class LogReader implements AutoCloseable {
                 long held = log.firstSeq();
                 if (forward && nextSeq < held) {
                     throw new IllegalStateException("a reader of the " + log.name() + " at seq " + nextSeq
-                            + " fell behind release; the log holds seqs from " + held);
+                            + " fell behind release (it found seqs " + first + ".." + last + "); the log holds seqs"
+                            + " from " + held);
                 }
                 throw new LogException("the " + log.name() + " holds seqs " + first + ".." + last + " where seq "
                         + nextSeq + " was expected; the log is damaged");

@@ -23,6 +23,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 import net.openhft.chronicle.bytes.Bytes;
+import net.openhft.chronicle.bytes.SyncMode;
 import net.openhft.chronicle.core.time.TimeProvider;
 import net.openhft.chronicle.queue.ExcerptAppender;
 import net.openhft.chronicle.queue.ExcerptTailer;
@@ -168,7 +169,9 @@ public final class RecordLog implements AutoCloseable {
     /**
      * How {@link #sync} writes back the file being appended to. Every stream uses
      * {@link #FDATASYNC}; {@link #CHRONICLE_MSYNC} is Chronicle's own {@code ExcerptAppender.sync()}
-     * (an msync of the appender's current mapping), kept so that the two can be measured against
+     * (an msync(MS_SYNC) of the appender's current mapping: the queue is built with
+     * {@code SyncMode.SYNC}, Chronicle's default ASYNC returns before anything is durable), kept
+     * so that the two can be measured against
      * each other (bench: JournalSyncBenchmark). It only serves a log whose {@link #sync} runs on
      * the append thread, and covers only the appender's current chunk (the engine still forces
      * sealed files and new directory entries itself).
@@ -345,7 +348,7 @@ public final class RecordLog implements AutoCloseable {
                     : firstSeq + ".." + lastSeq) + " rejected, the next record must start at seq " + expected
                     + " (the next seq must be " + expected + ", lastSeq + 1)");
         }
-        if (!needNewCycle && !part && current.endPosition >= options.segmentBytes()) {
+        if (!needNewCycle && !part && current.endPosition - current.startPosition >= options.segmentBytes()) {
             needNewCycle = true;
             clockCycle = current.number + 1;
         }
@@ -788,6 +791,9 @@ public final class RecordLog implements AutoCloseable {
 
     private void openQueue() {
         queue = SingleChronicleQueueBuilder.binary(dir)
+                // Chronicle's default is ASYNC: msync(MS_ASYNC), which starts writeback and returns
+                // before anything is durable. SYNC waits for it.
+                .syncMode(options.syncMethod() == SyncMethod.CHRONICLE_MSYNC ? SyncMode.SYNC : SyncMode.NONE)
                 .rollCycle(ROLL_CYCLE)
                 .timeProvider(() -> (long) clockCycle * ROLL_CYCLE.lengthInMillis())
                 .blockSize(BLOCK_SIZE_BYTES)

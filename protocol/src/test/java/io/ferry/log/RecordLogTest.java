@@ -142,6 +142,30 @@ class RecordLogTest {
     }
 
     @Test
+    void shouldDeleteAReleasedFileOnlyOnceNoReaderHoldsIt() throws IOException {
+        try (RecordLog log = open()) {
+            append(log, 60, 1);
+            Path oldest;
+            try (Stream<Path> s = Files.list(dir)) {
+                oldest = s.filter(p -> p.getFileName().toString().endsWith(".cq4")).sorted().findFirst().orElseThrow();
+            }
+            try (LogReader reader = log.reader(1)) {
+                assertThat(reader.next()).isTrue();
+                long secondFile = log.fileFirstSeqs()[1];
+                assertThat(secondFile).isGreaterThan(2);
+                assertThat(log.release(secondFile - 1)).isEqualTo(1);
+                assertThat(log.firstSeq()).isEqualTo(secondFile);
+                assertThat(oldest).as("held by the reader").exists();
+                for (long seq = 2; seq <= 60; seq++) {
+                    assertThat(reader.next()).isTrue();
+                    assertThat(reader.firstSeq()).isEqualTo(seq);
+                }
+            }
+            assertThat(oldest).as("deleted once Chronicle released it").doesNotExist();
+        }
+    }
+
+    @Test
     void shouldRefuseAGapAnotherOwnerAndASecondOpen() throws IOException {
         try (RecordLog log = open()) {
             assertThatThrownBy(this::open).isInstanceOf(LogException.class).hasMessageContaining("already open");
