@@ -386,8 +386,10 @@ public final class UndoLog implements AutoCloseable {
                 throw e;
             }
             log.commitAppend();
-        } catch (LogException | InternalError e) {
-            // InternalError: a write to a mapped page the file system had no room for (SIGBUS)
+        } catch (RuntimeException | InternalError e) {
+            // InternalError: a write to a mapped page the file system had no room for (SIGBUS).
+            // IllegalArgumentException: the log cannot take these seqs (after a crash it ends in
+            // parts of another range). Either way the caller starts the log over.
             throw new IOException("group " + group + ": cannot append to the undo log in " + log.directory() + ": "
                     + e, e);
         }

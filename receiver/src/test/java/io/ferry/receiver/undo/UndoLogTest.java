@@ -96,6 +96,26 @@ class UndoLogTest {
     }
 
     @Test
+    void shouldRefuseAnotherRangeAfterPartsACrashLeftSoThatTheCallerStartsOver() throws IOException {
+        try (UndoLog log = UndoLog.open(dir, "g", 0, TINY)) {
+            preImage(log, 1, 3, 0, 0, 100, (byte) 1);
+            log.begin(4, 6);
+            log.addWrite(0, 0, 4096, dst -> dst.put(new byte[4096])); // a part record, never its FINAL
+            log.sync();
+        }
+        try (UndoLog reopened = UndoLog.open(dir, "g", 3, TINY)) {
+            reopened.begin(4, 5);
+            reopened.addZero(0, 0, 512);
+            assertThatThrownBy(reopened::finish).isInstanceOf(IOException.class).hasMessageContaining("undo log");
+            reopened.startOver(5);
+            preImage(reopened, 6, 6, 0, 0, 10, (byte) 4);
+            Recorder toFive = new Recorder();
+            reopened.rollback(5, toFive);
+            assertThat(toFive.calls).containsExactly("0:0:10:4", "zero 0:10:512");
+        }
+    }
+
+    @Test
     void shouldRollBackAPreImageOfSeveralParts() throws IOException {
         try (UndoLog log = UndoLog.open(dir, "g", 0, TINY)) {
             preImage(log, 1, 1, 0, 0, 100, (byte) 1);
