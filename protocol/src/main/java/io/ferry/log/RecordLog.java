@@ -287,7 +287,7 @@ public final class RecordLog implements AutoCloseable {
                 throw new LogException("the " + name + " in " + dir + " is already open in another process; stop it"
                         + " first");
             }
-            checkProperties(realDir, kind, owner, name);
+            checkProperties(realDir, kind, owner);
             log = new RecordLog(realDir, name, options, lockChannel, lock);
             log.recover();
             log.sync();
@@ -818,7 +818,7 @@ public final class RecordLog implements AutoCloseable {
         }
     }
 
-    private static void checkProperties(Path dir, String kind, String owner, String name) throws IOException {
+    private static void checkProperties(Path dir, String kind, String owner) throws IOException {
         Path file = dir.resolve(PROPERTIES_FILE);
         String expected = "format=" + FORMAT + "\nkind=" + kind + "\ngroup=" + owner + "\n";
         if (!Files.exists(file)) {
@@ -837,7 +837,7 @@ public final class RecordLog implements AutoCloseable {
         if (!actual.equals(expected)) {
             throw new LogException("the directory " + dir + " does not hold the format " + FORMAT + " " + kind
                     + " of group " + owner + " (" + PROPERTIES_FILE + " says: " + actual.trim().replace('\n', ' ')
-                    + "); give each " + name.replaceAll(" of .*", "") + " its own directory");
+                    + "); give each group's " + kind + " its own directory");
         }
     }
 
