@@ -4,7 +4,7 @@ import java.nio.ByteBuffer;
 
 /**
  * The write journal of one consistency group: every captured write, zero-write and trim, in
- * sequence order, on local disk. The only place in ferry that knows Chronicle Queue.
+ * sequence order, on local disk, on the shared log engine ({@code io.ferry.log}).
  *
  * <p>Threads: {@link #append} is called by a single writer thread (the group's pipeline
  * thread). {@link #sync} may be called from another thread (the group's sync thread) and makes

@@ -49,7 +49,7 @@ class ChronicleJournalTest {
 
     private List<Path> segmentDirs() throws IOException {
         try (Stream<Path> s = Files.list(dir)) {
-            return s.filter(p -> p.getFileName().toString().startsWith("seg-")).sorted().collect(Collectors.toList());
+            return s.filter(p -> p.getFileName().toString().endsWith(".cq4")).sorted().collect(Collectors.toList());
         }
     }
 
@@ -187,7 +187,7 @@ class ChronicleJournalTest {
         journal = ChronicleJournal.open(dir, "db", SMALL);
         appendWrites(1, 200);
         List<Path> before = segmentDirs();
-        long secondSegmentFirst = Segment.parseFirstSeq(before.get(1).getFileName().toString());
+        long secondSegmentFirst = journal.segmentFirstSeqs()[1];
 
         journal.release(secondSegmentFirst - 2);
         assertThat(segmentDirs()).as("first segment still holds an unreleased record").isEqualTo(before);
@@ -203,7 +203,7 @@ class ChronicleJournalTest {
         journal.release(200);
         List<Path> after = segmentDirs();
         assertThat(after).as("the segment being appended to stays").containsExactly(before.get(before.size() - 1));
-        long currentFirst = Segment.parseFirstSeq(after.get(0).getFileName().toString());
+        long currentFirst = journal.segmentFirstSeqs()[0];
         assertThat(journal.firstSeq()).isEqualTo(currentFirst);
         appendWrites(201, 202);
         try (JournalReader reader = journal.reader(currentFirst)) {
@@ -254,8 +254,7 @@ class ChronicleJournalTest {
         journal = ChronicleJournal.open(dir, "db");
         assertThat(journal.lastSeq()).isZero();
         assertThat(journal.firstSeq()).isEqualTo(1);
-        // The first segment exists from open on (so the first write does not pay for creating
-        // it); it holds no record yet, only Chronicle's headers.
+        // Nothing but Chronicle's metadata: a file is created by the first append.
         assertThat(journal.bytesOnDisk()).isLessThan(1L << 20);
     }
 

@@ -4,15 +4,11 @@ import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 
-import net.openhft.chronicle.queue.ExcerptAppender;
-import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
-import net.openhft.chronicle.wire.DocumentContext;
-
 /**
  * Runs in a child JVM for {@link ChronicleJournalCrashTest}: appends records to a journal and
  * dies without closing it. Mode {@code loop} appends until killed, printing each seq once it is
- * appended; mode {@code torn} appends {@code count} records, then begins a Chronicle document in
- * the current segment and halts in the middle of it.
+ * appended; mode {@code torn} appends {@code count} records, then begins the next record and halts
+ * in the middle of its body.
  */
 public final class JournalCrashChild {
     private JournalCrashChild() {
@@ -37,11 +33,7 @@ public final class JournalCrashChild {
             JournalTestRecords.fill(data, seq, JournalTestRecords.CRASH_RECORD_BYTES);
             journal.append("vol", seq, seq * 4096, JournalTestRecords.CRASH_RECORD_BYTES, seq, Journal.WRITE, data);
         }
-        Segment[] segments = journal.segments();
-        SingleChronicleQueue queue = ChronicleJournal.openQueue(segments[segments.length - 1].dir);
-        ExcerptAppender appender = queue.createAppender();
-        DocumentContext dc = appender.writingDocument();
-        dc.wire().bytes().writeLong(seq).writeLong(-1).writeSkip(100_000);
+        journal.log().beginAppend(seq, seq).writeLong(-1).write(new byte[100_000], 0, 100_000);
         System.out.println("torn");
         System.out.flush();
         Runtime.getRuntime().halt(0);

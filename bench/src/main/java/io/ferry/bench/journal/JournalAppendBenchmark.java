@@ -6,12 +6,8 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.nio.file.StandardOpenOption;
-import java.util.Comparator;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 import io.ferry.agent.journal.ChronicleJournal;
 import io.ferry.agent.journal.Journal;
@@ -59,12 +55,8 @@ public class JournalAppendBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() throws IOException {
-        Path base = Paths.get(System.getProperty("ferry.bench.dir", System.getProperty("java.io.tmpdir")));
-        dir = Files.createTempDirectory(base, "ferry-journal-bench");
-        data = ByteBuffer.allocateDirect(recordBytes);
-        byte[] random = new byte[recordBytes];
-        ThreadLocalRandom.current().nextBytes(random);
-        data.put(random).flip();
+        dir = BenchFiles.newDirectory("ferry-journal-bench");
+        data = BenchFiles.randomData(recordBytes);
         journal = ChronicleJournal.open(dir.resolve("journal"), "bench");
         seq = journal.lastSeq();
         openPiece();
@@ -74,11 +66,7 @@ public class JournalAppendBenchmark {
     public void tearDown() throws IOException {
         journal.close();
         channel.close();
-        try (Stream<Path> paths = Files.walk(dir)) {
-            for (Path p : (Iterable<Path>) paths.sorted(Comparator.reverseOrder())::iterator) {
-                Files.deleteIfExists(p);
-            }
-        }
+        BenchFiles.deleteTree(dir);
     }
 
     @Benchmark

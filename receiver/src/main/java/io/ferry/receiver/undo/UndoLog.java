@@ -1,19 +1,18 @@
 package io.ferry.receiver.undo;
 
 import io.ferry.delta.Delta;
-import io.ferry.journal.SegmentFiles;
+import io.ferry.log.LogException;
+import io.ferry.log.LogInput;
+import io.ferry.log.LogOutput;
+import io.ferry.log.LogReader;
+import io.ferry.log.RecordLog;
 import io.ferry.volume.VolumeFile;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.zip.CRC32C;
@@ -29,26 +28,27 @@ import org.slf4j.LoggerFactory;
  * recovery point whose seq is at least {@link #baseSeq()}, newest record first.
  *
  * <h2>Layout</h2>
- * Segment files {@code seg-<first seq, 20 digits>.undo} in the log directory, each holding
- * records of consecutive deltas. A delta's pre-image is one or more records with the delta's
- * seq range; its last record carries {@link #FLAG_FINAL}. A record is
+ * A log of the shared engine ({@link RecordLog}, opened with parts): a delta's pre-image is one
+ * or more records with the delta's seq range, numbered from 0; its last record carries
+ * {@link #FLAG_FINAL}. After the engine's seq header a record's body is (little-endian)
  * <pre>
- *   header:  magic:4 flags:4 firstSeq:8 lastSeq:8 bodyLength:4 crc32c(body):4
- *   body:    extentCount:4 rawLength:4 storedLength:4 (-1: stored raw)
- *            extentCount x (volume:2 type:1 pad:1 offset:8 length:8)  data:storedLength (LZ4 or raw)
- *   trailer: recordLength:4 magic:4
+ *   flags:4 part:4 crc32c:4   (crc32c of the rest)
+ *   extentCount:4 rawLength:4 storedLength:4 (-1: stored raw)
+ *   extentCount x (volume:2 type:1 pad:1 offset:8 length:8)  data:storedLength (LZ4 or raw)
  * </pre>
- * (big endian); the trailer lets {@link #rollback} walk a segment backwards. A WRITE extent's
- * old bytes are in the data; a ZERO extent was a hole or zeroes and carries no data.
+ * A WRITE extent's old bytes are in the data; a ZERO extent was a hole or zeroes and carries no
+ * data. {@link #rollback} reads the log newest first (the engine's backward tailer).
  *
  * <h2>Durability and crash recovery</h2>
  * The applier appends a delta's pre-image and {@link #sync}s it before it writes any of the
- * delta to the replicas, so every replica byte that changed has its old value on disk. On open
- * the last segment is scanned and cut after its last valid FINAL record (a torn pre-image
- * belongs to a delta none of whose writes happened); sealed segments were synced when the next
- * one started. A pre-image recorded before a crash but whose delta was not counted as applied
- * is kept: the replay must not record it again ({@link #lastSeq()} tells which deltas are
- * covered), because the replica may already hold part of that delta.
+ * delta to the replicas, so every replica byte that changed has its old value on disk. After a
+ * crash the engine ends the log at its last whole record; parts after the last FINAL record
+ * belong to a delta none of whose writes happened: they stay in the file but are never
+ * restored (a rollback skips records until a FINAL one, and takes only the parts numbered
+ * right before it), and the replay records that delta again after them. A pre-image recorded
+ * before a crash whose delta was not counted as applied is kept: the replay must not record it
+ * again ({@link #lastSeq()} tells which deltas are covered), because the replica may already
+ * hold part of that delta.
  *
  * <h2>Threads</h2>
  * Owned by the group's applier thread (append, sync, release); {@link #rollback} runs while the
@@ -58,15 +58,16 @@ import org.slf4j.LoggerFactory;
 public final class UndoLog implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(UndoLog.class);
 
-    static final int MAGIC = 0x46554e44; // "FUND"
+    static final String KIND = "undo-log";
     static final int FLAG_FINAL = 1;
-    static final int HEADER_BYTES = 4 + 4 + 8 + 8 + 4 + 4;
-    static final int TRAILER_BYTES = 8;
-    static final int BODY_FIXED_BYTES = 12;
+    /** flags, part, crc32c, extentCount, rawLength, storedLength. */
+    static final int BODY_FIXED_BYTES = 24;
+    /** The part of the fixed body the checksum covers (extentCount, rawLength, storedLength). */
+    static final int CHECKED_FIXED_BYTES = 12;
     static final int EXTENT_BYTES = 20;
     static final byte WRITE = 1;
     static final byte ZERO = 2;
-    private static final String SUFFIX = ".undo";
+    private static final String LEGACY_SUFFIX = ".undo";
     private static final LZ4Factory LZ4 = io.ferry.delta.Lz4Native.lz4();
 
     /** Tuning: segment size and the most pre-image data one record holds. */
@@ -93,178 +94,112 @@ public final class UndoLog implements AutoCloseable {
         void zero(int volume, long offset, long length) throws IOException;
     }
 
-    private record Segment(long firstSeq, Path path) {
-    }
-
-    private final Path dir;
+    private final RecordLog log;
     private final String group;
     private final Options options;
     private final LZ4Compressor compressor = LZ4.fastCompressor();
     private final LZ4FastDecompressor decompressor = LZ4.fastDecompressor();
     private final CRC32C crc = new CRC32C();
 
-    /** Oldest first; changed by the applier thread only, published copy-on-write. */
-    private volatile List<Segment> segments;
     private volatile long baseSeq;
     private volatile long lastSeq;
-    private volatile long bytesOnDisk;
 
-    // Owned by the applier thread: the segment being written.
-    private FileChannel current;
-    private long currentBytes;
-    private boolean currentNameDurable;
+    // Owned by the applier thread.
     private boolean unsynced;
-    /** A part of the pre-image being built is written: no roll before its FINAL record. */
-    private boolean partWritten;
 
     // The pre-image being built.
     private long buildFirstSeq;
     private long buildLastSeq;
     private boolean building;
+    private int part;
     private final ByteBuffer extents;
     private final ByteBuffer data;
+    private final ByteBuffer checked;
     private ByteBuffer stored;
     private int extentCount;
 
-    private UndoLog(Path dir, String group, Options options) {
-        this.dir = dir;
+    private UndoLog(RecordLog log, String group, Options options) {
+        this.log = log;
         this.group = group;
         this.options = options;
         int maxExtents = Math.max(1024, options.maxRecordDataBytes() / 4096 * 2);
-        this.extents = ByteBuffer.allocate(maxExtents * EXTENT_BYTES);
+        this.extents = ByteBuffer.allocate(maxExtents * EXTENT_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        this.checked = ByteBuffer.allocate(CHECKED_FIXED_BYTES + extents.capacity()).order(ByteOrder.LITTLE_ENDIAN);
         this.data = ByteBuffer.allocateDirect(options.maxRecordDataBytes());
         this.stored = ByteBuffer.allocateDirect(compressor.maxCompressedLength(options.maxRecordDataBytes()));
     }
 
     /**
      * Opens (creating) the undo log of {@code group} in {@code dir} for replicas applied up to
-     * {@code appliedSeq}: recovers the last segment after a crash. When the log does not reach
-     * {@code appliedSeq} (it was deleted, or the group predates it) it starts over at
-     * {@code appliedSeq}, and earlier points cannot be rolled back to.
+     * {@code appliedSeq}, after a crash too. When the log does not reach {@code appliedSeq} (it
+     * was deleted, or the group predates it) it starts over at {@code appliedSeq}, and earlier
+     * points cannot be rolled back to.
      */
     public static UndoLog open(Path dir, String group, long appliedSeq, Options options) throws IOException {
         Objects.requireNonNull(options, "options");
         Files.createDirectories(dir);
-        UndoLog log = new UndoLog(dir, group, options);
-        log.recover(appliedSeq);
-        return log;
+        moveLegacySegmentsAside(dir, group);
+        RecordLog log;
+        try {
+            log = RecordLog.open(dir, KIND, group, "undo log of group " + group,
+                    new RecordLog.Options(options.segmentBytes(), true));
+        } catch (LogException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+        UndoLog undo = new UndoLog(log, group, options);
+        try {
+            undo.recover(appliedSeq);
+        } catch (IOException | RuntimeException e) {
+            log.close();
+            throw e;
+        }
+        return undo;
+    }
+
+    /**
+     * Segment files of the format before the log engine: this version cannot roll back through
+     * them, so the log starts over; they are moved aside (never deleted: that is the operator's
+     * call) to {@code <group dir>/undo-format1/}, with a log line saying so.
+     */
+    private static void moveLegacySegmentsAside(Path dir, String group) throws IOException {
+        Path aside = dir.resolveSibling(dir.getFileName() + "-format1");
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "seg-*" + LEGACY_SUFFIX)) {
+            for (Path f : files) {
+                Files.createDirectories(aside);
+                Files.move(f, aside.resolve(f.getFileName()), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                LOG.warn("group {}: undo segment {} is of an earlier format; moved to {} (points before the applied"
+                        + " seq can no longer be rolled back to by this version; delete the directory when it is not"
+                        + " needed)", group, f.getFileName(), aside);
+            }
+        }
     }
 
     private void recover(long appliedSeq) throws IOException {
-        List<Segment> found = new ArrayList<>();
-        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "seg-*" + SUFFIX)) {
-            for (Path f : files) {
-                String name = f.getFileName().toString();
-                long first = SegmentFiles.parseFirstSeq(name.substring(0, name.length() - SUFFIX.length()));
-                if (first > 0) {
-                    found.add(new Segment(first, f));
+        long last = -1;
+        try (LogReader reader = log.newestFirst()) {
+            while (reader.next()) {
+                if ((reader.body().readInt() & FLAG_FINAL) != 0) {
+                    last = reader.lastSeq();
+                    break;
                 }
             }
         }
-        found.sort(Comparator.comparingLong(Segment::firstSeq));
-        long last = 0;
-        while (!found.isEmpty()) {
-            Segment tail = found.get(found.size() - 1);
-            long end = scanValidEnd(tail);
-            if (end > 0) {
-                try (FileChannel c = FileChannel.open(tail.path(), StandardOpenOption.WRITE)) {
-                    if (c.size() != end) {
-                        LOG.warn("group {}: undo segment {} ends in a torn pre-image; cut from {} to {} bytes", group,
-                                tail.path(), c.size(), end);
-                        c.truncate(end);
-                        c.force(true);
-                    }
-                }
-                last = lastSeqOf(tail, end);
-                break;
-            }
-            Files.delete(tail.path());
-            found.remove(found.size() - 1);
-        }
-        if (found.isEmpty() || last < appliedSeq || found.get(0).firstSeq() > appliedSeq + 1) {
-            if (!found.isEmpty()) {
+        long first = log.firstSeq();
+        if (last < 0 || last < appliedSeq || first > appliedSeq + 1) {
+            if (log.lastSeq() > 0) {
                 LOG.warn("group {}: the undo log in {} covers seqs {}..{}, not the applied seq {}; it starts over, and"
-                        + " points before seq {} can no longer be rolled back to", group, dir,
-                        found.get(0).firstSeq(), last, appliedSeq, appliedSeq);
-                for (Segment s : found) {
-                    Files.delete(s.path());
-                }
-                found.clear();
+                        + " points before seq {} can no longer be rolled back to", group, log.directory(), first,
+                        Math.max(last, first - 1), appliedSeq, appliedSeq);
             }
-            baseSeq = appliedSeq;
-            lastSeq = appliedSeq;
+            startOver(appliedSeq);
         } else {
-            baseSeq = found.get(0).firstSeq() - 1;
+            baseSeq = first - 1;
             lastSeq = last;
-        }
-        segments = List.copyOf(found);
-        long total = 0;
-        for (Segment s : found) {
-            total += Files.size(s.path());
-        }
-        bytesOnDisk = total;
-        SegmentFiles.forcePath(dir);
-    }
-
-    /** Scans a segment's records forward; returns the end of its last valid FINAL record (0: none). */
-    private long scanValidEnd(Segment segment) throws IOException {
-        try (FileChannel c = FileChannel.open(segment.path(), StandardOpenOption.READ)) {
-            long size = c.size();
-            long position = 0;
-            long validEnd = 0;
-            ByteBuffer header = ByteBuffer.allocate(HEADER_BYTES);
-            ByteBuffer body = ByteBuffer.allocate(0);
-            while (position + HEADER_BYTES + TRAILER_BYTES <= size) {
-                header.clear();
-                readFully(c, header, position);
-                header.flip();
-                if (header.getInt() != MAGIC) {
-                    break;
-                }
-                int flags = header.getInt();
-                header.getLong();
-                header.getLong();
-                int bodyLength = header.getInt();
-                int bodyCrc = header.getInt();
-                long recordEnd = position + HEADER_BYTES + (long) bodyLength + TRAILER_BYTES;
-                if (bodyLength < BODY_FIXED_BYTES || recordEnd > size) {
-                    break;
-                }
-                if (body.capacity() < bodyLength + TRAILER_BYTES) {
-                    body = ByteBuffer.allocate(bodyLength + TRAILER_BYTES);
-                }
-                body.clear().limit(bodyLength + TRAILER_BYTES);
-                readFully(c, body, position + HEADER_BYTES);
-                crc.reset();
-                crc.update(body.array(), 0, bodyLength);
-                body.position(bodyLength);
-                if ((int) crc.getValue() != bodyCrc || body.getInt() != HEADER_BYTES + bodyLength + TRAILER_BYTES
-                        || body.getInt() != MAGIC) {
-                    break;
-                }
-                position = recordEnd;
-                if ((flags & FLAG_FINAL) != 0) {
-                    validEnd = position;
-                }
-            }
-            return validEnd;
-        }
-    }
-
-    /** The last seq of the record ending at {@code end} in {@code segment}. */
-    private static long lastSeqOf(Segment segment, long end) throws IOException {
-        try (FileChannel c = FileChannel.open(segment.path(), StandardOpenOption.READ)) {
-            ByteBuffer trailer = ByteBuffer.allocate(TRAILER_BYTES);
-            readFully(c, trailer, end - TRAILER_BYTES);
-            int recordLength = trailer.getInt(0);
-            ByteBuffer header = ByteBuffer.allocate(HEADER_BYTES);
-            readFully(c, header, end - recordLength);
-            return header.getLong(16);
         }
     }
 
     public Path directory() {
-        return dir;
+        return log.directory();
     }
 
     /** The oldest seq the replicas can be rolled back to. */
@@ -277,9 +212,9 @@ public final class UndoLog implements AutoCloseable {
         return lastSeq;
     }
 
-    /** Bytes of the segment files. */
+    /** Bytes the records take in the log's files. */
     public long bytesOnDisk() {
-        return bytesOnDisk;
+        return log.bytesOnDisk();
     }
 
     /**
@@ -367,7 +302,7 @@ public final class UndoLog implements AutoCloseable {
         extents.clear();
         data.clear();
         extentCount = 0;
-        partWritten = false;
+        part = 0;
     }
 
     /**
@@ -442,140 +377,94 @@ public final class UndoLog implements AutoCloseable {
                 payload = stored.duplicate().position(0).limit(compressed);
             }
         }
-        int dataBytes = storedLength < 0 ? rawLength : storedLength;
-        int bodyLength = BODY_FIXED_BYTES + extentCount * EXTENT_BYTES + dataBytes;
-        ByteBuffer head = ByteBuffer.allocate(HEADER_BYTES + BODY_FIXED_BYTES + extentCount * EXTENT_BYTES);
-        head.putInt(MAGIC).putInt(flags).putLong(buildFirstSeq).putLong(buildLastSeq).putInt(bodyLength).putInt(0);
-        head.putInt(extentCount).putInt(rawLength).putInt(storedLength);
-        head.put(extents.array(), 0, extentCount * EXTENT_BYTES);
-        head.flip();
+        checked.clear();
+        checked.putInt(extentCount).putInt(rawLength).putInt(storedLength);
+        checked.put(extents.array(), 0, extentCount * EXTENT_BYTES);
+        checked.flip();
         crc.reset();
-        crc.update(head.array(), HEADER_BYTES, head.limit() - HEADER_BYTES);
+        crc.update(checked.array(), 0, checked.limit());
         crc.update(payload.duplicate());
-        head.putInt(HEADER_BYTES - 4, (int) crc.getValue());
-        ByteBuffer trailer = ByteBuffer.allocate(TRAILER_BYTES);
-        trailer.putInt(HEADER_BYTES + bodyLength + TRAILER_BYTES).putInt(MAGIC).flip();
-        FileChannel channel = channelFor(buildFirstSeq);
-        ByteBuffer[] parts = {head, payload, trailer};
-        long total = head.remaining() + (long) payload.remaining() + TRAILER_BYTES;
-        long written = 0;
-        while (written < total) {
-            written += channel.write(parts);
+        try {
+            LogOutput out = log.beginAppend(buildFirstSeq, buildLastSeq);
+            try {
+                out.writeInt(flags).writeInt(part).writeInt((int) crc.getValue()).write(checked).write(payload);
+            } catch (RuntimeException | InternalError e) {
+                log.abortAppend();
+                throw e;
+            }
+            log.commitAppend();
+        } catch (RuntimeException | InternalError e) {
+            // InternalError: a write to a mapped page the file system had no room for (SIGBUS).
+            // IllegalArgumentException: the log cannot take these seqs (after a crash it ends in
+            // parts of another range). Either way the caller starts the log over.
+            throw new IOException("group " + group + ": cannot append to the undo log in " + log.directory() + ": "
+                    + e, e);
         }
-        currentBytes += total;
-        partWritten = true;
-        bytesOnDisk += total;
+        part++;
         unsynced = true;
         extents.clear();
         data.clear();
         extentCount = 0;
     }
 
-    /** The segment to append a record of {@code firstSeq} to: rolls at a delta boundary past the segment size. */
-    private FileChannel channelFor(long firstSeq) throws IOException {
-        if (current != null && (currentBytes < options.segmentBytes() || partWritten)) {
-            return current;
-        }
-        List<Segment> segs = segments;
-        Path path;
-        if (current == null && !segs.isEmpty()) {
-            path = segs.get(segs.size() - 1).path(); // after open: go on appending to the last segment
-        } else {
-            if (current != null) {
-                current.force(false); // sealed: durable before the next segment's first record
-                current.close();
-                current = null;
-            }
-            path = dir.resolve(SegmentFiles.dirName(firstSeq) + SUFFIX);
-            List<Segment> next = new ArrayList<>(segs);
-            next.add(new Segment(firstSeq, path));
-            segments = List.copyOf(next);
-        }
-        current = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.APPEND);
-        currentBytes = current.size();
-        currentNameDurable = false;
-        return current;
-    }
-
     /** Makes every record appended so far durable. Applier thread. */
     public void sync() throws IOException {
-        if (current == null || !unsynced) {
+        if (!unsynced) {
             return;
         }
-        current.force(false);
-        if (!currentNameDurable) {
-            SegmentFiles.forcePath(dir);
-            currentNameDurable = true;
+        try {
+            log.sync();
+        } catch (LogException e) {
+            throw new IOException(e.getMessage(), e);
         }
         unsynced = false;
     }
 
     /**
-     * Deletes whole segments all of whose deltas end at or before {@code seq}: the replicas can
+     * Deletes whole files all of whose deltas end at or before {@code seq}: the replicas can
      * then no longer be rolled back before {@link #baseSeq()}, which becomes at most
-     * {@code seq}. The segment being written is kept. Applier thread.
+     * {@code seq}. The file being written is kept. Applier thread.
      */
     public void release(long seq) throws IOException {
-        List<Segment> segs = segments;
-        int drop = 0;
-        while (drop + 1 < segs.size() && segs.get(drop + 1).firstSeq() - 1 <= seq) {
-            drop++;
+        try {
+            if (log.release(seq) > 0) {
+                baseSeq = log.firstSeq() - 1;
+            }
+        } catch (LogException e) {
+            throw new IOException(e.getMessage(), e);
         }
-        if (drop == 0) {
-            return;
-        }
-        long freed = 0;
-        for (int i = 0; i < drop; i++) {
-            Path p = segs.get(i).path();
-            freed += Files.size(p);
-            Files.delete(p);
-        }
-        segments = List.copyOf(segs.subList(drop, segs.size()));
-        baseSeq = segments.get(0).firstSeq() - 1;
-        bytesOnDisk -= freed;
     }
 
     /**
      * Gives up every recorded pre-image (after a failure to record one, a full disk say): all
-     * segments are deleted and the log goes on after {@code seq}, which becomes the oldest
+     * files are deleted and the log goes on after {@code seq}, which becomes the oldest
      * recoverable seq. Applier thread.
      */
     public void startOver(long seq) throws IOException {
         building = false;
-        partWritten = false;
         unsynced = false;
         extents.clear();
         data.clear();
         extentCount = 0;
-        if (current != null) {
-            try {
-                current.close();
-            } catch (IOException ignored) {
-                // the file is deleted next
-            }
-            current = null;
+        try {
+            log.startOver(seq);
+        } catch (LogException e) {
+            throw new IOException(e.getMessage(), e);
         }
-        for (Segment s : segments) {
-            Files.deleteIfExists(s.path());
-        }
-        segments = List.of();
-        bytesOnDisk = 0;
         baseSeq = seq;
         lastSeq = seq;
-        SegmentFiles.forcePath(dir);
     }
 
     /**
-     * Deletes the oldest segment, if another follows: how the applier keeps the log within its
-     * byte bound. Returns false when only the segment being written is left.
+     * Deletes the oldest file, if another follows: how the applier keeps the log within its
+     * byte bound. Returns false when only the file being written is left.
      */
     public boolean releaseOldest() throws IOException {
-        List<Segment> segs = segments;
-        if (segs.size() < 2) {
+        long[] firsts = log.fileFirstSeqs();
+        if (firsts.length < 2) {
             return false;
         }
-        release(segs.get(1).firstSeq() - 1);
+        release(firsts[1] - 1);
         return true;
     }
 
@@ -592,64 +481,64 @@ public final class UndoLog implements AutoCloseable {
             throw new IllegalArgumentException("group " + group + ": seq " + toSeq + " is before the undo log's"
                     + " oldest recoverable seq " + baseSeq);
         }
-        List<Segment> segs = segments;
-        ByteBuffer header = ByteBuffer.allocate(HEADER_BYTES);
-        ByteBuffer trailer = ByteBuffer.allocate(TRAILER_BYTES);
-        ByteBuffer body = ByteBuffer.allocateDirect(BODY_FIXED_BYTES + this.extents.capacity()
-                + stored.capacity());
+        byte[] body = new byte[checked.capacity() + stored.capacity()];
         ByteBuffer raw = ByteBuffer.allocateDirect(options.maxRecordDataBytes());
-        for (int s = segs.size() - 1; s >= 0; s--) {
-            Segment segment = segs.get(s);
-            try (FileChannel c = FileChannel.open(segment.path(), StandardOpenOption.READ)) {
-                long position = c.size();
-                while (position > 0) {
-                    trailer.clear();
-                    readFully(c, trailer, position - TRAILER_BYTES);
-                    int recordLength = trailer.getInt(0);
-                    if (trailer.getInt(4) != MAGIC || recordLength < HEADER_BYTES + BODY_FIXED_BYTES + TRAILER_BYTES
-                            || recordLength > position) {
-                        throw damaged(segment, position, "bad trailer");
+        // Until a FINAL record: parts of a pre-image being built, or left by a crash.
+        boolean skipping = true;
+        int expectPart = -1;
+        try (LogReader reader = log.newestFirst()) {
+            while (reader.next()) {
+                LogInput in = reader.body();
+                int flags = in.readInt();
+                int recordPart = in.readInt();
+                String where = "seqs " + reader.firstSeq() + ".." + reader.lastSeq() + " part " + recordPart;
+                if ((flags & FLAG_FINAL) != 0) {
+                    if (expectPart >= 0) {
+                        throw damaged(where, "part " + expectPart + " of the pre-image after it is missing");
                     }
-                    long start = position - recordLength;
-                    header.clear();
-                    readFully(c, header, start);
-                    header.flip();
-                    long first = header.getLong(8);
-                    long last = header.getLong(16);
-                    int bodyLength = header.getInt(24);
-                    int bodyCrc = header.getInt(28);
-                    if (header.getInt(0) != MAGIC || bodyLength != recordLength - HEADER_BYTES - TRAILER_BYTES
-                            || bodyLength > body.capacity()) {
-                        throw damaged(segment, start, "bad header");
-                    }
-                    if (last <= toSeq) {
+                    if (reader.lastSeq() <= toSeq) {
                         return;
                     }
-                    if (first <= lastSeq) { // not a part of a pre-image still being built
-                        body.clear().limit(bodyLength);
-                        readFully(c, body, start + HEADER_BYTES);
-                        body.flip();
-                        crc.reset();
-                        crc.update(body.duplicate());
-                        if ((int) crc.getValue() != bodyCrc) {
-                            throw damaged(segment, start, "checksum mismatch");
-                        }
-                        restore(body, raw, target, segment, start);
-                    }
-                    position = start;
+                    skipping = false;
+                } else if (skipping) {
+                    continue;
+                } else if (expectPart < 0) {
+                    skipping = true; // parts of a pre-image a crash cut short
+                    continue;
+                } else if (recordPart != expectPart) {
+                    throw damaged(where, "expected part " + expectPart);
                 }
+                int bodyCrc = in.readInt();
+                long length = in.remaining();
+                if (length < CHECKED_FIXED_BYTES || length > body.length) {
+                    throw damaged(where, "bad length " + length);
+                }
+                in.readFully(body, 0, (int) length);
+                crc.reset();
+                crc.update(body, 0, (int) length);
+                if ((int) crc.getValue() != bodyCrc) {
+                    throw damaged(where, "checksum mismatch");
+                }
+                restore(ByteBuffer.wrap(body, 0, (int) length).slice().order(ByteOrder.LITTLE_ENDIAN), raw, target,
+                        where);
+                expectPart = recordPart - 1;
             }
+        } catch (LogException e) {
+            throw new IOException("group " + group + ": the undo log is damaged (" + e.getMessage() + "); points"
+                    + " before seq " + lastSeq + " cannot be rolled back to", e);
+        }
+        if (expectPart >= 0) {
+            throw damaged("the oldest record", "part " + expectPart + " of its pre-image is missing");
         }
     }
 
-    private void restore(ByteBuffer body, ByteBuffer raw, Target target, Segment segment, long start)
-            throws IOException {
+    private void restore(ByteBuffer body, ByteBuffer raw, Target target, String where) throws IOException {
         int count = body.getInt(0);
         int rawLength = body.getInt(4);
         int storedLength = body.getInt(8);
-        int extentsEnd = BODY_FIXED_BYTES + count * EXTENT_BYTES;
+        int extentsEnd = CHECKED_FIXED_BYTES + count * EXTENT_BYTES;
         if (count < 0 || rawLength < 0 || rawLength > raw.capacity() || extentsEnd > body.limit()) {
-            throw damaged(segment, start, "bad body");
+            throw damaged(where, "bad body");
         }
         ByteBuffer bytes;
         if (storedLength < 0) {
@@ -661,14 +550,14 @@ public final class UndoLog implements AutoCloseable {
         }
         int dataPos = 0;
         for (int i = 0; i < count; i++) {
-            int at = BODY_FIXED_BYTES + i * EXTENT_BYTES;
+            int at = CHECKED_FIXED_BYTES + i * EXTENT_BYTES;
             int volume = Short.toUnsignedInt(body.getShort(at));
             byte type = body.get(at + 2);
             long offset = body.getLong(at + 4);
             long length = body.getLong(at + 12);
             if (type == WRITE) {
                 if (length > rawLength - dataPos) {
-                    throw damaged(segment, start, "extent beyond its data");
+                    throw damaged(where, "extent beyond its data");
                 }
                 target.write(volume, offset, bytes.duplicate().position(dataPos).limit(dataPos + (int) length));
                 dataPos += (int) length;
@@ -678,36 +567,23 @@ public final class UndoLog implements AutoCloseable {
         }
     }
 
-    private IOException damaged(Segment segment, long position, String what) {
-        return new IOException("group " + group + ": undo segment " + segment.path() + " is damaged at byte "
-                + position + " (" + what + "); points before seq " + lastSeq + " cannot be rolled back to");
-    }
-
-    private static void readFully(FileChannel c, ByteBuffer dst, long position) throws IOException {
-        long p = position;
-        while (dst.hasRemaining()) {
-            int n = c.read(dst, p);
-            if (n < 0) {
-                throw new IOException("unexpected end of " + c + " at " + p);
-            }
-            p += n;
-        }
+    private IOException damaged(String where, String what) {
+        return new IOException("group " + group + ": the undo log in " + log.directory() + " is damaged at " + where
+                + " (" + what + "); points before seq " + lastSeq + " cannot be rolled back to");
     }
 
     @Override
     public void close() throws IOException {
-        if (current != null) {
-            try {
-                current.force(false);
-            } finally {
-                current.close();
-                current = null;
-            }
+        try {
+            log.close();
+        } catch (LogException e) {
+            throw new IOException(e.getMessage(), e);
         }
     }
 
     @Override
     public String toString() {
-        return String.format(Locale.ROOT, "UndoLog[%s, seqs %d..%d, %d bytes]", group, baseSeq, lastSeq, bytesOnDisk);
+        return String.format(Locale.ROOT, "UndoLog[%s, seqs %d..%d, %d bytes]", group, baseSeq, lastSeq,
+                log.bytesOnDisk());
     }
 }

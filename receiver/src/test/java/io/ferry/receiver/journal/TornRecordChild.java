@@ -2,15 +2,11 @@ package io.ferry.receiver.journal;
 
 import java.nio.file.Path;
 
-import net.openhft.chronicle.queue.ExcerptAppender;
-import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
-import net.openhft.chronicle.wire.DocumentContext;
-
 /**
  * Runs in a child JVM for {@link DeltaJournalCrashTest}: appends {@code args[1]} records (4 seqs
- * each) to the journal in {@code args[0]}, syncs, then begins a document in the current
- * segment, writes part of a record and halts, leaving a torn record behind. With
- * {@code args[2] == "fresh"} the torn record is the first of a new segment.
+ * each) to the journal in {@code args[0]}, syncs, then begins the next record, writes
+ * part of it and halts, leaving a torn record behind. With {@code args[2] == "fresh"} the journal
+ * is reopened first, so that the torn record is the first of a new file.
  */
 public final class TornRecordChild {
     private TornRecordChild() {
@@ -20,18 +16,12 @@ public final class TornRecordChild {
         DeltaJournal journal = DeltaJournal.open(Path.of(args[0]), "g", DeltaJournalTest.SMALL);
         DeltaJournalTest.appendRecords(journal, Integer.parseInt(args[1]));
         journal.sync();
-        long next = journal.lastSeq() + 1;
-        Path segmentDir;
         if (args[2].equals("fresh")) {
-            segmentDir = Path.of(args[0]).resolve(JournalSegment.dirName(next));
-        } else {
-            JournalSegment[] segments = journal.segments();
-            segmentDir = segments[segments.length - 1].dir;
+            journal.close();
+            journal = DeltaJournal.open(Path.of(args[0]), "g", DeltaJournalTest.SMALL);
         }
-        SingleChronicleQueue queue = DeltaJournal.openQueue(segmentDir);
-        ExcerptAppender appender = queue.createAppender();
-        DocumentContext dc = appender.writingDocument();
-        dc.wire().bytes().writeLong(next).writeLong(next + 3).writeLong(0).writeInt(100_000).writeSkip(50_000);
+        long next = journal.lastSeq() + 1;
+        journal.log().beginAppend(next, next + 3).writeLong(0).writeInt(100_000).write(new byte[50_000], 0, 50_000);
         System.out.println("torn");
         System.out.flush();
         Runtime.getRuntime().halt(0);

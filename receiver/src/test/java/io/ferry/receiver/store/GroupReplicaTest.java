@@ -340,7 +340,7 @@ class GroupReplicaTest {
 
     private long segmentCount() throws IOException {
         try (Stream<Path> entries = Files.list(dataDir.resolve("groups").resolve(GROUP).resolve("journal"))) {
-            return entries.filter(p -> p.getFileName().toString().startsWith("seg-")).count();
+            return entries.filter(p -> p.getFileName().toString().endsWith(".cq4")).count();
         }
     }
 
