@@ -3,10 +3,10 @@ package io.ferry.agent;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.ferry.agent.journal.ChronicleJournal;
-import io.ferry.agent.journal.Journal;
+import io.ferry.capture.journal.ChronicleJournal;
+import io.ferry.capture.journal.Journal;
 import io.ferry.volume.VolumeFile;
-import io.ferry.agent.store.JournalReplay;
+import io.ferry.capture.state.JournalReplay;
 import io.ferry.nbd.NbdClient;
 import io.ferry.testing.ChildJvm;
 import java.nio.ByteBuffer;

@@ -2,12 +2,12 @@ package io.ferry.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.ferry.agent.journal.Journal;
-import io.ferry.agent.journal.JournalEntry;
-import io.ferry.agent.journal.JournalReader;
-import io.ferry.agent.pipeline.WriteOrder;
+import io.ferry.capture.journal.Journal;
+import io.ferry.capture.journal.JournalEntry;
+import io.ferry.capture.journal.JournalReader;
+import io.ferry.capture.pipeline.WriteOrder;
 import io.ferry.volume.VolumeFile;
-import io.ferry.agent.store.JournalReplay;
+import io.ferry.capture.state.JournalReplay;
 import io.ferry.nbd.NbdClient;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -11,7 +11,7 @@ import io.ferry.api.ApiClientException;
 import io.ferry.api.ApiToken;
 import io.ferry.nbd.NbdClient;
 import io.ferry.receiver.ReceiverNode;
-import io.ferry.receiver.store.GroupReplica;
+import io.ferry.replica.store.GroupReplica;
 import io.ferry.testing.Cmd;
 import io.ferry.testing.Interop;
 import java.nio.file.Path;

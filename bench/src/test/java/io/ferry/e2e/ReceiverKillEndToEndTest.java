@@ -9,7 +9,7 @@ import io.ferry.api.ApiClient;
 import io.ferry.nbd.NbdClient;
 import io.ferry.receiver.ReceiverMain;
 import io.ferry.failpoint.FailPoints;
-import io.ferry.receiver.store.Promotion;
+import io.ferry.replica.store.Promotion;
 import io.ferry.testing.ChildJvm;
 import java.io.IOException;
 import java.net.ServerSocket;

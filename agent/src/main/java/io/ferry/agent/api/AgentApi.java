@@ -3,7 +3,7 @@ package io.ferry.agent.api;
 import io.ferry.agent.AgentNode;
 import io.ferry.agent.config.GroupConfig;
 import io.ferry.agent.config.VolumeConfig;
-import io.ferry.agent.ship.Shipper;
+import io.ferry.capture.ship.Shipper;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.ferry.api.ApiBody;
 import io.ferry.api.ApiException;

@@ -1,7 +1,7 @@
 package io.ferry.agent.api;
 
 import io.ferry.agent.AgentNode;
-import io.ferry.agent.ship.Shipper;
+import io.ferry.capture.ship.Shipper;
 import io.ferry.metrics.LatencyHistogram;
 import io.ferry.metrics.MetricsRegistry;
 import java.util.List;

@@ -9,8 +9,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.concurrent.TimeUnit;
 
-import io.ferry.agent.journal.ChronicleJournal;
-import io.ferry.agent.journal.Journal;
+import io.ferry.capture.journal.ChronicleJournal;
+import io.ferry.capture.journal.Journal;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Level;

@@ -8,10 +8,10 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.concurrent.TimeUnit;
 
-import io.ferry.agent.journal.ChronicleJournal;
-import io.ferry.agent.journal.Journal;
-import io.ferry.agent.journal.JournalEntry;
-import io.ferry.agent.journal.JournalReader;
+import io.ferry.capture.journal.ChronicleJournal;
+import io.ferry.capture.journal.Journal;
+import io.ferry.capture.journal.JournalEntry;
+import io.ferry.capture.journal.JournalReader;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Level;

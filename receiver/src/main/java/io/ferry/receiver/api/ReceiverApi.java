@@ -11,7 +11,7 @@ import io.ferry.receiver.recovery.GroupRecovery;
 import io.ferry.receiver.recovery.RecoveryException;
 import io.ferry.receiver.session.GroupLink;
 import io.ferry.time.EpochNanoClock;
-import io.ferry.receiver.store.RecoveryPoints;
+import io.ferry.replica.store.RecoveryPoints;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

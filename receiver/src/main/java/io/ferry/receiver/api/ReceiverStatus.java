@@ -1,7 +1,7 @@
 package io.ferry.receiver.api;
 
 import io.ferry.receiver.session.GroupLink;
-import io.ferry.receiver.status.GroupView;
+import io.ferry.replica.status.GroupView;
 import io.ferry.time.EpochNanoClock;
 import io.ferry.wire.VolumeInfo;
 import java.util.ArrayList;

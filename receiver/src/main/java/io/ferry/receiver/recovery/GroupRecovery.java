@@ -2,10 +2,10 @@ package io.ferry.receiver.recovery;
 
 import io.ferry.nbd.FileBlockDevice;
 import io.ferry.nbd.NbdExportRegistry;
-import io.ferry.receiver.drill.DrillVolume;
+import io.ferry.replica.drill.DrillVolume;
 import io.ferry.receiver.session.GroupLink;
-import io.ferry.receiver.store.GroupReplica;
-import io.ferry.receiver.store.RecoveryPoints;
+import io.ferry.replica.store.GroupReplica;
+import io.ferry.replica.store.RecoveryPoints;
 import io.ferry.wire.VolumeInfo;
 import java.io.IOException;
 import java.net.InetSocketAddress;

@@ -1,6 +1,7 @@
 package io.ferry.receiver.session;
 
-import io.ferry.receiver.status.GroupView;
+import io.ferry.replica.store.GroupTarget;
+import io.ferry.replica.status.GroupView;
 import io.ferry.wire.ErrorCode;
 import io.ferry.wire.ProtocolException;
 import io.netty.buffer.ByteBuf;

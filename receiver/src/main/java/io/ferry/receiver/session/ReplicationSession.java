@@ -1,5 +1,6 @@
 package io.ferry.receiver.session;
 
+import io.ferry.replica.store.GroupTarget;
 import io.ferry.delta.Delta;
 import io.ferry.delta.DeltaDecoder;
 import io.ferry.receiver.config.AllowedAgent;

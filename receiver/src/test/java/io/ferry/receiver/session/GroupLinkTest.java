@@ -1,5 +1,6 @@
 package io.ferry.receiver.session;
 
+import io.ferry.replica.store.GroupTarget;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 

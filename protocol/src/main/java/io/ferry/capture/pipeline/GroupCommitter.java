@@ -1,0 +1,123 @@
+package io.ferry.capture.pipeline;
+
+import io.ferry.capture.journal.Journal;
+import io.ferry.metrics.LatencyRecorder;
+import io.ferry.nbd.IoCompletion;
+import io.ferry.nbd.NbdErrors;
+import io.ferry.volume.VolumeFile;
+import io.ferry.worker.Worker;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.function.Consumer;
+import org.agrona.concurrent.Agent;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The sync thread of one consistency group (BookKeeper's ForceWriteThread), run as a
+ * {@link Worker}: takes batches of FLUSH and FUA waiters from the pipeline thread, syncs the
+ * journal and the backing files the batches touched once for all batches queued meanwhile
+ * (group commit), then completes the waiters. Syncs never run on the pipeline thread or on a
+ * Netty event loop.
+ *
+ * <p>Owned by its worker thread; the pipeline thread talks to it only through {@link #submit}.
+ */
+final class GroupCommitter implements Agent {
+    private static final Logger LOG = LoggerFactory.getLogger(GroupCommitter.class);
+
+    /** What one pipeline batch needs synced before its waiters may be answered. */
+    record Batch(IoCompletion[] waiters, boolean[] dirtyVolumes) {
+    }
+
+    private final String group;
+    private final Journal journal;
+    private final VolumeFile[] files;
+    private final ConcurrentLinkedQueue<Batch> queue = new ConcurrentLinkedQueue<>();
+    private final Consumer<String> onFailure;
+    private final List<Batch> drained = new ArrayList<>();
+    private final boolean[] dirty;
+    private Worker worker;
+    /** Where each sync's time goes; set at assembly through {@link WritePipeline#metrics}. */
+    volatile LatencyRecorder syncLatency = LatencyRecorder.NOOP;
+
+    GroupCommitter(String group, Journal journal, VolumeFile[] files, Consumer<String> onFailure) {
+        this.onFailure = onFailure;
+        this.group = group;
+        this.journal = journal;
+        this.files = files;
+        this.dirty = new boolean[files.length];
+    }
+
+    void start() {
+        worker = Worker.start(this, Worker.DEFAULT_IDLE_PARK_NANOS);
+    }
+
+    /** Called by the pipeline thread only after every write the batch covers was done. */
+    void submit(Batch batch) {
+        queue.add(batch);
+        worker.wake();
+    }
+
+    /** Completes every batch already submitted, then stops the thread. */
+    void close() {
+        worker.close();
+    }
+
+    @Override
+    public String roleName() {
+        return "ferry-sync-" + group;
+    }
+
+    /** Syncs once for every batch queued so far and answers their waiters. */
+    @Override
+    public int doWork() {
+        Batch batch;
+        while ((batch = queue.poll()) != null) {
+            drained.add(batch);
+        }
+        if (drained.isEmpty()) {
+            return 0;
+        }
+        Arrays.fill(dirty, false);
+        for (Batch b : drained) {
+            for (int i = 0; i < b.dirtyVolumes().length; i++) {
+                dirty[i] |= b.dirtyVolumes()[i];
+            }
+        }
+        int errno = sync(dirty);
+        int answered = drained.size();
+        for (Batch b : drained) {
+            for (IoCompletion waiter : b.waiters()) {
+                waiter.complete(errno);
+            }
+        }
+        drained.clear();
+        return answered;
+    }
+
+    /** On the worker thread after the loop stopped: what was submitted before close is answered. */
+    @Override
+    public void onClose() {
+        doWork();
+    }
+
+    private int sync(boolean[] dirtyVolumes) {
+        try {
+            long startNs = System.nanoTime();
+            journal.sync();
+            for (int i = 0; i < files.length; i++) {
+                if (dirtyVolumes[i]) {
+                    files[i].force();
+                }
+            }
+            syncLatency.recordNanos(System.nanoTime() - startNs);
+            return NbdErrors.OK;
+        } catch (Exception e) {
+            LOG.error("group {}: sync failed, FLUSH/FUA answered with EIO: {}", group, e.toString());
+            onFailure.accept("sync failed: " + e);
+            return NbdErrors.EIO;
+        }
+    }
+}

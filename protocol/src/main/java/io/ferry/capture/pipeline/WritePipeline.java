@@ -1,0 +1,536 @@
+package io.ferry.capture.pipeline;
+
+import com.lmax.disruptor.BlockingWaitStrategy;
+import com.lmax.disruptor.EventHandler;
+import com.lmax.disruptor.ExceptionHandler;
+import com.lmax.disruptor.InsufficientCapacityException;
+import com.lmax.disruptor.RingBuffer;
+import com.lmax.disruptor.Sequence;
+import com.lmax.disruptor.dsl.Disruptor;
+import com.lmax.disruptor.dsl.ProducerType;
+import io.ferry.capture.journal.Journal;
+import io.ferry.metrics.LatencyRecorder;
+import io.ferry.volume.VolumeFile;
+import io.ferry.nbd.BlockDevice;
+import io.ferry.nbd.IoCompletion;
+import io.ferry.nbd.NbdErrors;
+import io.ferry.time.EpochNanoClock;
+import io.netty.buffer.ByteBuf;
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The write path of one consistency group: the group's sequencer. Requests from any number of
+ * connections (Netty event loops, several volumes) are published into one Disruptor ring; its
+ * single consumer, the pipeline thread, gives each write, zero-write and trim the group's next
+ * sequence number, appends it to the journal, applies it to the backing file, and only then
+ * answers it. So a write issued after another's reply always carries the higher seq, and the
+ * journal holds the group's writes in an order every volume agrees with.
+ *
+ * <p>FLUSH and FUA are answered by the {@link GroupCommitter} (the group's sync thread) once the
+ * journal and the touched backing files are synced; the pipeline thread hands it one batch per
+ * Disruptor batch, so concurrent flushes share one sync.
+ *
+ * <p>A journal, backing-file or sync failure puts the group into a failed state: every later
+ * write is refused with EIO rather than risk a journal and a volume that disagree (after a
+ * failed fsync, nothing written before it can be trusted durable).
+ *
+ * <p>Back-pressure: an NBD connection submits through its own {@link Producer}, which claims
+ * ring slots with {@code tryNext} and never waits: when the ring is full it holds the request,
+ * suspends the connection's reading, and the pipeline thread hands it back to the connection's
+ * event loop as soon as slots are free, so held requests are published in their order and none
+ * is dropped. The {@code submit*} methods of the pipeline itself wait for a slot instead and are
+ * for threads that may block (tests, tools).
+ *
+ * <p>Threads: {@code submit*} methods from any thread, a {@link Producer} from its connection's
+ * event loop; everything else in here is owned by the pipeline thread.
+ */
+public final class WritePipeline implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(WritePipeline.class);
+
+    private final String group;
+    private final String[] volumeNames;
+    private final VolumeFile[] files;
+    private final Journal journal;
+    private final EpochNanoClock clock;
+    private final Disruptor<WriteEvent> disruptor;
+    private final RingBuffer<WriteEvent> ring;
+    private final GroupCommitter committer;
+
+    private final java.util.concurrent.CountDownLatch sequencerStarted = new java.util.concurrent.CountDownLatch(1);
+    private volatile AckGate ackGate;
+    private volatile LatencyRecorder writeLatency = LatencyRecorder.NOOP;
+    private volatile Runnable afterBatch = () -> { };
+    private volatile boolean closed;
+    private volatile String failure;
+    private volatile long capturedSeq;
+    /** Producers holding requests until the ring has room; the pipeline thread wakes them. */
+    private final ConcurrentLinkedQueue<Producer> waitingForRoom = new ConcurrentLinkedQueue<>();
+    /** Requests that connections hold for want of ring room, over all producers. */
+    private final AtomicInteger heldRequests = new AtomicInteger();
+
+    private WritePipeline(String group, List<String> volumeNames, List<VolumeFile> files, Journal journal,
+                          EpochNanoClock clock, int ringSize) {
+        this.group = group;
+        this.volumeNames = volumeNames.toArray(String[]::new);
+        this.files = files.toArray(VolumeFile[]::new);
+        this.journal = journal;
+        this.clock = clock;
+        this.capturedSeq = journal.lastSeq();
+        this.committer = new GroupCommitter(group, journal, this.files, this::fail);
+        this.disruptor = new Disruptor<>(WriteEvent::new, ringSize,
+                r -> {
+                    Thread t = new Thread(r, "ferry-pipeline-" + group);
+                    t.setDaemon(true);
+                    return t;
+                },
+                ProducerType.MULTI, new BlockingWaitStrategy());
+        this.disruptor.handleEventsWith(new Sequencer());
+        this.disruptor.setDefaultExceptionHandler(new LastResortHandler());
+        this.ring = disruptor.getRingBuffer();
+    }
+
+    /**
+     * Starts the pipeline of {@code group}. {@code volumeNames.get(i)} is backed by
+     * {@code files.get(i)}; requests name volumes by that index. Sequencing resumes after the
+     * journal's last seq.
+     */
+    public static WritePipeline start(String group, List<String> volumeNames, List<VolumeFile> files,
+                                      Journal journal, EpochNanoClock clock, int ringSize) {
+        if (volumeNames.size() != files.size()) {
+            throw new IllegalArgumentException("volumes and files differ in number");
+        }
+        WritePipeline pipeline = new WritePipeline(group, volumeNames, files, journal, clock, ringSize);
+        pipeline.committer.start();
+        pipeline.disruptor.start();
+        // Disruptor.shutdown() ignores a processor whose thread has not begun running, which
+        // would drop requests accepted right after start; wait until the sequencer runs.
+        try {
+            if (!pipeline.sequencerStarted.await(30, TimeUnit.SECONDS)) {
+                throw new IllegalStateException("pipeline thread of group " + group + " did not start");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted starting group " + group, e);
+        }
+        return pipeline;
+    }
+
+    public String group() {
+        return group;
+    }
+
+    /**
+     * Makes every later write wait for the receiver's ACK of its seq before it is answered
+     * (synchronous replication); null turns that off.
+     */
+    public void ackGate(AckGate gate) {
+        this.ackGate = gate;
+    }
+
+    /** Run on the pipeline thread after each batch that captured something (wakes the shipper). */
+    public void afterBatch(Runnable hook) {
+        this.afterBatch = hook;
+    }
+
+    /** Where the pipeline thread records each write's time and the sync thread each sync's (set once, at assembly). */
+    public void metrics(LatencyRecorder writeLatency, LatencyRecorder syncLatency) {
+        this.writeLatency = writeLatency;
+        committer.syncLatency = syncLatency;
+    }
+
+    /** Highest seq assigned in this group (journaled). */
+    public long capturedSeq() {
+        return capturedSeq;
+    }
+
+    /** Requests that NBD connections hold because the ring is full (their reading is suspended). */
+    public int heldRequests() {
+        return heldRequests.get();
+    }
+
+    /** Why the group stopped accepting writes, or null while it is healthy. */
+    public String failure() {
+        return failure;
+    }
+
+    /**
+     * Captures a write. Takes ownership of one reference to {@code data}. {@code done} is called
+     * after the journal append and the backing write (and, with {@code fua}, their sync).
+     */
+    public void submitWrite(int volume, long offset, ByteBuf data, boolean fua, IoCompletion done) {
+        publish(WriteEvent.WRITE, volume, offset, data.readableBytes(), fua, data, done);
+    }
+
+    public void submitWriteZeroes(int volume, long offset, long length, boolean fua, IoCompletion done) {
+        publish(WriteEvent.WRITE_ZEROES, volume, offset, length, fua, null, done);
+    }
+
+    public void submitTrim(int volume, long offset, long length, boolean fua, IoCompletion done) {
+        publish(WriteEvent.TRIM, volume, offset, length, fua, null, done);
+    }
+
+    /** Completes once every write of this group answered before the call is durable. */
+    public void submitFlush(IoCompletion done) {
+        publish(WriteEvent.FLUSH, 0, 0, 0, false, null, done);
+    }
+
+    private void publish(byte op, int volume, long offset, long length, boolean fua, ByteBuf data, IoCompletion done) {
+        if (closed) {
+            if (data != null) {
+                data.release();
+            }
+            done.complete(NbdErrors.ESHUTDOWN);
+            return;
+        }
+        long slot = ring.next();
+        try {
+            ring.get(slot).set(op, volume, offset, length, fua, data, done);
+        } finally {
+            ring.publish(slot);
+        }
+    }
+
+    /**
+     * The intake of one NBD connection: publishes without ever waiting for a ring slot. Owned by
+     * the connection's event loop ({@code flow}'s executor).
+     */
+    public Producer producer(BlockDevice.ConnectionFlow flow) {
+        return new Producer(flow);
+    }
+
+    /** Claims a slot without waiting and publishes into it; false when the ring is full. */
+    private boolean tryPublish(byte op, int volume, long offset, long length, boolean fua, ByteBuf data,
+                               IoCompletion done) {
+        long slot;
+        try {
+            slot = ring.tryNext();
+        } catch (InsufficientCapacityException full) {
+            return false;
+        }
+        try {
+            ring.get(slot).set(op, volume, offset, length, fua, data, done);
+        } finally {
+            ring.publish(slot);
+        }
+        return true;
+    }
+
+    /** Hands every waiting producer back to its event loop; after slots were freed or on close. */
+    private void wakeProducers() {
+        Producer producer;
+        while ((producer = waitingForRoom.poll()) != null) {
+            try {
+                producer.scheduleRetry();
+            } catch (RuntimeException e) {
+                LOG.warn("group {}: could not hand held requests back to their connection: {}", group, e.toString());
+            }
+        }
+    }
+
+    private void fail(String reason) {
+        if (failure == null) {
+            failure = reason;
+            LOG.error("group {}: writes are refused from now on (EIO): {}", group, reason);
+        }
+    }
+
+    /**
+     * Stops accepting requests, finishes everything already in the ring (answering it), syncs,
+     * and stops both threads. The journal and files stay open: they belong to the caller. Close
+     * the NBD server first (as the agent does): a request published while this runs may be
+     * left unanswered.
+     */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            disruptor.shutdown(30, TimeUnit.SECONDS);
+        } catch (com.lmax.disruptor.TimeoutException e) {
+            LOG.error("group {}: pipeline did not drain within 30 s; halting it", group);
+            disruptor.halt();
+        }
+        wakeProducers(); // requests still held are answered ESHUTDOWN
+        committer.submit(new GroupCommitter.Batch(new IoCompletion[0], allTrue(files.length)));
+        committer.close();
+    }
+
+    private static boolean[] allTrue(int n) {
+        boolean[] all = new boolean[n];
+        java.util.Arrays.fill(all, true);
+        return all;
+    }
+
+    /** The pipeline thread's handler: the group's sequencer. */
+    private final class Sequencer implements EventHandler<WriteEvent> {
+        private final List<IoCompletion> waiters = new ArrayList<>();
+        private boolean[] dirty = new boolean[files.length];
+        private boolean captured;
+        private Sequence released;
+
+        @Override
+        public void setSequenceCallback(Sequence sequenceCallback) {
+            this.released = sequenceCallback;
+        }
+
+        @Override
+        public void onStart() {
+            sequencerStarted.countDown();
+        }
+
+        @Override
+        public void onEvent(WriteEvent event, long ringSeq, boolean endOfBatch) {
+            IoCompletion done = event.done;
+            int errno;
+            long startNs = System.nanoTime();
+            try {
+                errno = apply(event);
+            } catch (Exception e) {
+                fail(describe(event) + " failed: " + e);
+                errno = NbdErrors.EIO;
+            } finally {
+                if (event.data != null) {
+                    event.data.release();
+                }
+                event.clear();
+            }
+            if (event.op != WriteEvent.FLUSH) {
+                writeLatency.recordNanos(System.nanoTime() - startNs);
+            }
+            AckGate gate = ackGate;
+            if (gate != null && errno == NbdErrors.OK && event.op != WriteEvent.FLUSH) {
+                long seq = capturedSeq;
+                IoCompletion answer = done;
+                done = event.fua
+                        ? syncErrno -> {
+                            if (syncErrno == NbdErrors.OK) {
+                                gate.completeWhenAcked(seq, answer);
+                            } else {
+                                answer.complete(syncErrno);
+                            }
+                        }
+                        : null;
+                if (done == null) {
+                    gate.completeWhenAcked(seq, answer);
+                }
+            }
+            if (done != null) {
+                if (errno != NbdErrors.OK || !(event.fua || event.op == WriteEvent.FLUSH)) {
+                    done.complete(errno);
+                } else {
+                    waiters.add(done);
+                }
+            }
+            if (event.op != WriteEvent.FLUSH) {
+                captured = true;
+            }
+            if (endOfBatch) {
+                if (!waiters.isEmpty()) {
+                    committer.submit(new GroupCommitter.Batch(waiters.toArray(IoCompletion[]::new), dirty));
+                    waiters.clear();
+                    dirty = new boolean[files.length];
+                }
+                if (captured) {
+                    captured = false;
+                    afterBatch.run();
+                }
+            }
+            if (endOfBatch || ((ringSeq & (RELEASE_EVERY - 1)) == RELEASE_EVERY - 1 && !waitingForRoom.isEmpty())) {
+                freeSlotsUpTo(ringSeq);
+            }
+        }
+
+        /**
+         * Gives the slots up to {@code ringSeq} back to producers before the batch ends (the
+         * event is no longer read), then wakes producers that wait for room. The volatile store
+         * comes before the poll of waiters, and a producer registers before it checks for room
+         * again, so no producer can be left waiting on a ring that has room.
+         */
+        private void freeSlotsUpTo(long ringSeq) {
+            released.setVolatile(ringSeq);
+            wakeProducers();
+        }
+
+        private int apply(WriteEvent event) throws Exception {
+            if (event.op == WriteEvent.FLUSH) {
+                return failure == null ? NbdErrors.OK : NbdErrors.EIO;
+            }
+            if (failure != null) {
+                return NbdErrors.EIO;
+            }
+            int v = event.volume;
+            long seq = capturedSeq + 1;
+            long nowNanos = clock.epochNanos();
+            switch (event.op) {
+                case WriteEvent.WRITE -> {
+                    ByteBuffer payload = event.data.nioBuffer();
+                    journal.append(volumeNames[v], seq, event.offset, event.length, nowNanos, Journal.WRITE, payload);
+                    capturedSeq = seq;
+                    files[v].write(event.offset, payload);
+                }
+                case WriteEvent.WRITE_ZEROES, WriteEvent.TRIM -> {
+                    byte type = event.op == WriteEvent.TRIM ? Journal.TRIM : Journal.WRITE_ZEROES;
+                    journal.append(volumeNames[v], seq, event.offset, event.length, nowNanos, type, null);
+                    capturedSeq = seq;
+                    // A trimmed range reads back as zeroes, so the journal replays to the same bytes.
+                    files[v].zero(event.offset, event.length);
+                }
+                default -> throw new IllegalStateException("unknown op " + event.op);
+            }
+            dirty[v] = true;
+            return NbdErrors.OK;
+        }
+
+        private String describe(WriteEvent event) {
+            return "op " + event.op + " on " + volumeNames[event.volume] + " at " + event.offset + "+" + event.length;
+        }
+    }
+
+    /** Slots are handed back to waiting producers at least this often within a long batch. */
+    private static final int RELEASE_EVERY = 64;
+
+    /**
+     * One connection's way into the ring. While it holds requests (the ring was full), every later
+     * request of the connection queues behind them, so the connection's order is kept, and the
+     * connection reads nothing more. Owned by the connection's event loop, except
+     * {@link #scheduleRetry}.
+     */
+    public final class Producer {
+        private final BlockDevice.ConnectionFlow flow;
+        private final ArrayDeque<WriteEvent> held = new ArrayDeque<>();
+        private final AtomicBoolean retryScheduled = new AtomicBoolean();
+        private final Runnable retry = this::retryHeld;
+
+        private Producer(BlockDevice.ConnectionFlow flow) {
+            this.flow = flow;
+        }
+
+        public void submitWrite(int volume, long offset, ByteBuf data, boolean fua, IoCompletion done) {
+            offer(WriteEvent.WRITE, volume, offset, data.readableBytes(), fua, data, done);
+        }
+
+        public void submitWriteZeroes(int volume, long offset, long length, boolean fua, IoCompletion done) {
+            offer(WriteEvent.WRITE_ZEROES, volume, offset, length, fua, null, done);
+        }
+
+        public void submitTrim(int volume, long offset, long length, boolean fua, IoCompletion done) {
+            offer(WriteEvent.TRIM, volume, offset, length, fua, null, done);
+        }
+
+        public void submitFlush(IoCompletion done) {
+            offer(WriteEvent.FLUSH, 0, 0, 0, false, null, done);
+        }
+
+        /** Requests held for want of ring room; event loop. */
+        public int heldRequests() {
+            return held.size();
+        }
+
+        private void offer(byte op, int volume, long offset, long length, boolean fua, ByteBuf data, IoCompletion done) {
+            if (closed) {
+                refuse(data, done);
+                return;
+            }
+            if (held.isEmpty() && tryPublish(op, volume, offset, length, fua, data, done)) {
+                return;
+            }
+            WriteEvent request = new WriteEvent();
+            request.set(op, volume, offset, length, fua, data, done);
+            held.addLast(request);
+            heldRequests.incrementAndGet();
+            if (held.size() == 1) {
+                flow.suspend();
+                waitForRoom();
+            }
+        }
+
+        private void waitForRoom() {
+            waitingForRoom.add(this);
+            java.lang.invoke.VarHandle.fullFence();
+            // Slots may have been freed between the failed claim and the registration.
+            if (closed || ring.hasAvailableCapacity(1)) {
+                scheduleRetry();
+            }
+        }
+
+        /** Any thread: retry the held requests on the connection's event loop. */
+        private void scheduleRetry() {
+            if (retryScheduled.compareAndSet(false, true)) {
+                try {
+                    flow.executor().execute(retry);
+                } catch (RejectedExecutionException e) {
+                    abandon();
+                }
+            }
+        }
+
+        /**
+         * The connection's event loop is shut down (the NBD server closed): nobody can be answered
+         * any more, so the held requests are dropped and their payloads released. The loop no
+         * longer runs this producer, so the calling thread may empty it.
+         */
+        private void abandon() {
+            WriteEvent request;
+            while ((request = held.pollFirst()) != null) {
+                heldRequests.decrementAndGet();
+                if (request.data != null) {
+                    request.data.release();
+                }
+            }
+        }
+
+        private void retryHeld() {
+            retryScheduled.set(false);
+            WriteEvent request;
+            while ((request = held.peekFirst()) != null) {
+                if (closed) {
+                    refuse(request.data, request.done);
+                } else if (!tryPublish(request.op, request.volume, request.offset, request.length, request.fua,
+                        request.data, request.done)) {
+                    waitForRoom();
+                    return;
+                }
+                held.pollFirst();
+                heldRequests.decrementAndGet();
+            }
+            flow.resume();
+        }
+
+        private void refuse(ByteBuf data, IoCompletion done) {
+            if (data != null) {
+                data.release();
+            }
+            done.complete(NbdErrors.ESHUTDOWN);
+        }
+    }
+
+    /** Should never fire: the sequencer catches everything. Logs and keeps the ring moving. */
+    private final class LastResortHandler implements ExceptionHandler<WriteEvent> {
+        @Override
+        public void handleEventException(Throwable ex, long sequence, WriteEvent event) {
+            fail("pipeline error: " + ex);
+        }
+
+        @Override
+        public void handleOnStartException(Throwable ex) {
+            fail("pipeline start error: " + ex);
+        }
+
+        @Override
+        public void handleOnShutdownException(Throwable ex) {
+            LOG.warn("group {}: pipeline shutdown error: {}", group, ex.toString());
+        }
+    }
+}

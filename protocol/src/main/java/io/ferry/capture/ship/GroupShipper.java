@@ -1,0 +1,487 @@
+package io.ferry.capture.ship;
+
+import io.ferry.capture.journal.Journal;
+import io.ferry.capture.journal.JournalEntry;
+import io.ferry.capture.journal.JournalReader;
+import io.ferry.capture.pipeline.AckGate;
+import io.ferry.capture.pipeline.WritePipeline;
+import io.ferry.delta.DeltaEncoder;
+import io.ferry.nbd.IoCompletion;
+import io.ferry.nbd.NbdErrors;
+import io.ferry.time.EpochNanoClock;
+import io.ferry.wire.Bookmark;
+import io.ferry.wire.GroupAck;
+import io.ferry.wire.GroupHello;
+import io.ferry.wire.VolumeInfo;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Ships one consistency group: tails its journal from the receiver's durable seq, coalesces
+ * records into deltas (a delta closes when its oldest record has waited the coalescing window,
+ * a fraction of the RPO, or when it reaches its size bound), keeps a bounded number of bytes in
+ * flight, and releases journal records the receiver has acknowledged durable. Tracks the RPO lag:
+ * the age of the oldest captured write the receiver has not acknowledged.
+ *
+ * <p>Owned by the shipper thread; the volatile fields are read by status and metrics.
+ */
+final class GroupShipper implements AckGate {
+    private static final Logger LOG = LoggerFactory.getLogger(GroupShipper.class);
+
+    /** Group states as agent status reports them. */
+    static final String DISCONNECTED = "disconnected";
+    static final String REPLICATING = "replicating";
+    static final String BEHIND = "behind";
+    static final String FENCED = "fenced";
+    static final String REFUSED = "refused";
+    static final String FAILED = "failed";
+
+    private record InFlight(long firstSeq, long lastSeq, long firstCaptureNanos, int frameBytes) {
+    }
+
+    private record Waiter(long seq, IoCompletion done) {
+    }
+
+    /** A bookmark at {@code seq}; {@code sent} once its frame went out on the current connection. */
+    private static final class PendingBookmark {
+        final long seq;
+        final String label;
+        boolean sent;
+
+        PendingBookmark(long seq, String label) {
+            this.seq = seq;
+            this.label = label;
+        }
+    }
+
+    /** Bookmarks waiting to be sent or acknowledged; more are refused. */
+    static final int MAX_PENDING_BOOKMARKS = 1024;
+
+    private final String name;
+    private final Journal journal;
+    private final WritePipeline pipeline;
+    private final List<VolumeInfo> volumes;
+    private final Map<String, Integer> volumeIndex = new HashMap<>();
+    private final long generationId;
+    private final long rpoNanos;
+    private final long windowNanos;
+    private final long maxDeltaBytes;
+    private final long maxInFlightBytes;
+    private final EpochNanoClock clock;
+    private final DeltaEncoder encoder = new DeltaEncoder();
+    private final JournalEntry entry = new JournalEntry();
+    private final ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
+    private final ArrayDeque<PendingBookmark> bookmarks = new ArrayDeque<>();
+    /** Bookmarks accepted and not yet acknowledged (queued here or still in the inbox). */
+    private final AtomicInteger bookmarksReserved = new AtomicInteger();
+    private final ConcurrentLinkedQueue<Waiter> syncWaiters = new ConcurrentLinkedQueue<>();
+
+    private JournalReader reader;
+    private boolean pending;
+    private volatile boolean active;
+    private long connectionId;
+    private long inFlightBytes;
+    private long shippedSeq;
+
+    private volatile long ackedSeq;
+    private volatile long oldestUnackedCaptureNanos;
+    private volatile String state = DISCONNECTED;
+    private volatile String problem;
+    private volatile boolean breach;
+    private volatile long bytesIn;
+    private volatile long bytesShipped;
+    private volatile long deltasShipped;
+    private volatile long worstLagNanos;
+
+    GroupShipper(String name, Journal journal, WritePipeline pipeline, List<VolumeInfo> volumes, long generationId,
+                 long rpoNanos, long maxDeltaBytes, long maxInFlightBytes, EpochNanoClock clock) {
+        this.name = name;
+        this.journal = journal;
+        this.pipeline = pipeline;
+        this.volumes = List.copyOf(volumes);
+        for (int i = 0; i < volumes.size(); i++) {
+            volumeIndex.put(volumes.get(i).name(), i);
+        }
+        this.generationId = generationId;
+        this.rpoNanos = rpoNanos;
+        // Coalesce for a tenth of the RPO (at most a second), so shipping delay uses a small
+        // part of the budget; rpo 0s ships every record at once.
+        this.windowNanos = Math.min(rpoNanos / 10, 1_000_000_000L);
+        this.maxDeltaBytes = maxDeltaBytes;
+        this.maxInFlightBytes = maxInFlightBytes;
+        this.clock = clock;
+        this.ackedSeq = journal.firstSeq() - 1;
+        encoder.begin(name, generationId);
+    }
+
+    String name() {
+        return name;
+    }
+
+    GroupHello hello() {
+        return new GroupHello(name, generationId, volumes);
+    }
+
+    boolean synchronous() {
+        return rpoNanos == 0;
+    }
+
+    /** Connection {@code id} is ready and the receiver said where it stands for this group. */
+    void onHelloAck(long id, GroupAck ack) {
+        reset();
+        connectionId = id;
+        if (ack.status() == GroupAck.STATUS_PROMOTED) {
+            fail(FENCED, "group " + name + " was promoted at the DR site; this agent no longer replicates it");
+            return;
+        }
+        if (!ack.ok()) {
+            fail(REFUSED, "receiver refused group " + name + " (status " + ack.status() + ")");
+            return;
+        }
+        long durable = ack.durableSeq();
+        long captured = pipeline.capturedSeq();
+        if (durable > captured) {
+            fail(FAILED, "receiver holds group " + name + " up to seq " + durable + " but this agent captured only "
+                    + captured + "; the two sides diverged and need an operator's resync");
+            return;
+        }
+        if (durable + 1 < journal.firstSeq()) {
+            fail(FAILED, "receiver needs group " + name + " from seq " + (durable + 1) + " but the journal starts at "
+                    + journal.firstSeq() + "; a full resync is needed");
+            return;
+        }
+        onAckedUpTo(durable);
+        reader = journal.reader(durable + 1);
+        shippedSeq = durable;
+        active = true;
+        problem = null;
+        state = REPLICATING;
+        LOG.info("group {}: resuming from seq {} (captured {})", name, durable + 1, captured);
+    }
+
+    void onAck(long id, long durableSeq) {
+        if (id != connectionId || !active) {
+            return;
+        }
+        while (!inFlight.isEmpty() && inFlight.peekFirst().lastSeq() <= durableSeq) {
+            InFlight done = inFlight.pollFirst();
+            inFlightBytes -= done.frameBytes();
+        }
+        while (!bookmarks.isEmpty() && bookmarks.peekFirst().sent && bookmarks.peekFirst().seq <= durableSeq) {
+            bookmarks.pollFirst();
+            bookmarksReserved.decrementAndGet();
+        }
+        onAckedUpTo(durableSeq);
+    }
+
+    void onDisconnected(long id) {
+        if (id == connectionId && (active || state.equals(REPLICATING) || state.equals(BEHIND))) {
+            reset();
+            state = DISCONNECTED;
+        }
+        releaseSyncWaiters();
+    }
+
+    private void onAckedUpTo(long durableSeq) {
+        if (durableSeq > ackedSeq) {
+            ackedSeq = durableSeq;
+            journal.release(durableSeq);
+        }
+        releaseSyncWaiters();
+    }
+
+    private void reset() {
+        active = false;
+        inFlight.clear();
+        inFlightBytes = 0;
+        pending = false;
+        for (PendingBookmark b : bookmarks) {
+            b.sent = false; // the receiver drops repeats of a bookmark it already kept
+        }
+        encoder.begin(name, generationId);
+        if (reader != null) {
+            reader.close();
+            reader = null;
+        }
+    }
+
+    private void fail(String newState, String why) {
+        active = false;
+        state = newState;
+        if (!why.equals(problem)) {
+            LOG.error("{}", why);
+        }
+        problem = why;
+        releaseSyncWaiters();
+    }
+
+    /**
+     * Reads what the journal has, closes and sends deltas that are due, within the in-flight
+     * bound. Returns true if it did any work.
+     */
+    boolean pump(Link link, ByteBufAllocator alloc, long nowNanos) {
+        boolean worked = false;
+        if (active) {
+            while (inFlightBytes < maxInFlightBytes) {
+                if (!pending) {
+                    if (!reader.next(entry)) {
+                        break;
+                    }
+                    pending = true;
+                    worked = true;
+                }
+                if (!encoder.isEmpty() && encoder.inputBytes() + entry.length() > maxDeltaBytes && entry.type() == Journal.WRITE) {
+                    ship(link, alloc);
+                    continue;
+                }
+                PendingBookmark next = nextUnsentBookmark();
+                if (next != null && entry.seq() > next.seq) {
+                    // the bookmark's seq closes a delta: ship what is before it, then the marker
+                    if (!encoder.isEmpty()) {
+                        ship(link, alloc);
+                    }
+                    sendBookmarks(link, alloc, entry.seq() - 1);
+                    continue;
+                }
+                Integer index = volumeIndex.get(entry.volume());
+                if (index == null) {
+                    fail(FAILED, "journal of group " + name + " holds seq " + entry.seq() + " for unknown volume " + entry.volume());
+                    return true;
+                }
+                encoder.add(index, entry.type(), entry.offset(), entry.length(), entry.seq(), entry.captureNanos(),
+                        entry.type() == Journal.WRITE ? entry.data() : null);
+                bytesIn += entry.type() == Journal.WRITE ? entry.length() : 0;
+                pending = false;
+            }
+            PendingBookmark next = nextUnsentBookmark();
+            boolean bookmarkInside = next != null && !encoder.isEmpty() && next.seq <= encoder.lastSeq();
+            if (!encoder.isEmpty() && inFlightBytes < maxInFlightBytes
+                    && (bookmarkInside || nowNanos - encoder.firstCaptureNanos() >= windowNanos
+                    || encoder.inputBytes() >= maxDeltaBytes)) {
+                ship(link, alloc);
+                worked = true;
+            }
+            worked |= sendBookmarks(link, alloc, shippedSeq);
+        }
+        updateLag(nowNanos);
+        return worked;
+    }
+
+    /**
+     * Reserves room for one more bookmark; any thread. Returns false when
+     * {@link #MAX_PENDING_BOOKMARKS} are already waiting to be acknowledged, so the caller can
+     * refuse the request instead of a bookmark being dropped later.
+     */
+    boolean reserveBookmark() {
+        if (bookmarksReserved.incrementAndGet() > MAX_PENDING_BOOKMARKS) {
+            bookmarksReserved.decrementAndGet();
+            return false;
+        }
+        return true;
+    }
+
+    /**
+     * Queues a bookmark at {@code seq} (the captured seq when it was asked for), whose room
+     * {@link #reserveBookmark} reserved; it is sent in order with the deltas, right after the one
+     * holding {@code seq}. Shipper thread.
+     */
+    void bookmark(long seq, String label) {
+        bookmarks.addLast(new PendingBookmark(seq, label));
+    }
+
+    private PendingBookmark nextUnsentBookmark() {
+        for (PendingBookmark b : bookmarks) {
+            if (!b.sent) {
+                return b;
+            }
+        }
+        return null;
+    }
+
+    /** Sends every unsent bookmark up to {@code shippedUpTo} (everything up to it is shipped); true if it sent any. */
+    private boolean sendBookmarks(Link link, ByteBufAllocator alloc, long shippedUpTo) {
+        boolean sent = false;
+        for (PendingBookmark b : bookmarks) {
+            if (b.sent) {
+                continue;
+            }
+            if (b.seq > shippedUpTo) {
+                break;
+            }
+            link.send(connectionId, new Bookmark(name, b.seq, b.label).encode(alloc));
+            b.sent = true;
+            sent = true;
+            LOG.info("group {}: bookmark \"{}\" at seq {} sent", name, b.label, b.seq);
+        }
+        return sent;
+    }
+
+    private void ship(Link link, ByteBufAllocator alloc) {
+        ByteBuf frame = encoder.encode(alloc);
+        int frameBytes = frame.readableBytes();
+        inFlight.addLast(new InFlight(encoder.firstSeq(), encoder.lastSeq(), encoder.firstCaptureNanos(), frameBytes));
+        inFlightBytes += frameBytes;
+        shippedSeq = encoder.lastSeq();
+        bytesShipped += frameBytes;
+        deltasShipped++;
+        link.send(connectionId, frame);
+        encoder.begin(name, generationId);
+    }
+
+    /** Lag = age of the oldest write not acknowledged durable; logs the start and end of an RPO breach. */
+    private void updateLag(long nowNanos) {
+        long oldest;
+        if (!inFlight.isEmpty()) {
+            oldest = inFlight.peekFirst().firstCaptureNanos();
+        } else if (!encoder.isEmpty()) {
+            oldest = encoder.firstCaptureNanos();
+        } else if (pending) {
+            oldest = entry.captureNanos();
+        } else if (pipeline.capturedSeq() > ackedSeq) {
+            oldest = peekCaptureNanos(ackedSeq + 1, nowNanos);
+        } else {
+            oldest = 0;
+        }
+        oldestUnackedCaptureNanos = oldest;
+        long lag = oldest == 0 ? 0 : Math.max(0, nowNanos - oldest);
+        if (lag > worstLagNanos) {
+            worstLagNanos = lag;
+        }
+        boolean over = rpoNanos > 0 ? lag > rpoNanos : lag > 1_000_000_000L;
+        if (over != breach) {
+            breach = over;
+            if (over) {
+                LOG.warn("group {}: RPO breach: oldest unreplicated write is {} ms old (rpo {} ms, state {})",
+                        name, lag / 1_000_000, rpoNanos / 1_000_000, state);
+            } else {
+                LOG.info("group {}: RPO breach over: lag back to {} ms (rpo {} ms)", name, lag / 1_000_000, rpoNanos / 1_000_000);
+            }
+        }
+        if (active) {
+            state = over ? BEHIND : REPLICATING;
+        }
+    }
+
+    /** Capture time of {@code seq} when it is not in memory (link down): read it from the journal. */
+    private long peekCaptureNanos(long seq, long nowNanos) {
+        if (reader == null && seq >= journal.firstSeq()) {
+            reader = journal.reader(seq);
+        }
+        if (reader != null && !pending && reader.next(entry)) {
+            pending = true;
+            return entry.captureNanos();
+        }
+        return pending ? entry.captureNanos() : nowNanos;
+    }
+
+    // --- synchronous replication -------------------------------------------------------------
+
+    @Override
+    public void completeWhenAcked(long seq, IoCompletion done) {
+        if (!active || seq <= ackedSeq) {
+            // Not connected: answer now rather than stall the volume; status shows the group
+            // disconnected and the lag grows, as for an asynchronous group.
+            done.complete(NbdErrors.OK);
+            return;
+        }
+        syncWaiters.add(new Waiter(seq, done));
+        if (!active || seq <= ackedSeq) {
+            releaseSyncWaiters();
+        }
+    }
+
+    private void releaseSyncWaiters() {
+        long acked = ackedSeq;
+        boolean all = !active;
+        Waiter waiter;
+        while ((waiter = syncWaiters.peek()) != null && (all || waiter.seq() <= acked)) {
+            if (syncWaiters.remove(waiter)) {
+                waiter.done().complete(NbdErrors.OK);
+            }
+        }
+    }
+
+    // --- status --------------------------------------------------------------------------------
+
+    long ackedSeq() {
+        return ackedSeq;
+    }
+
+    long capturedSeq() {
+        return pipeline.capturedSeq();
+    }
+
+    long rpoNanos() {
+        return rpoNanos;
+    }
+
+    /** Current lag in nanoseconds (0 when everything captured is durable at the receiver). */
+    long lagNanos(long nowNanos) {
+        long oldest = oldestUnackedCaptureNanos;
+        if (oldest == 0 || pipeline.capturedSeq() <= ackedSeq) {
+            return 0;
+        }
+        return Math.max(0, nowNanos - oldest);
+    }
+
+    long worstLagNanos() {
+        return worstLagNanos;
+    }
+
+    String state() {
+        String failure = pipeline.failure();
+        return failure != null ? FAILED : state;
+    }
+
+    String problem() {
+        String failure = pipeline.failure();
+        return failure != null ? failure : problem;
+    }
+
+    boolean breach() {
+        return breach;
+    }
+
+    long bytesIn() {
+        return bytesIn;
+    }
+
+    long bytesShipped() {
+        return bytesShipped;
+    }
+
+    long deltasShipped() {
+        return deltasShipped;
+    }
+
+    long journalBytes() {
+        return journal.bytesOnDisk();
+    }
+
+    /**
+     * Shipping this group threw (a journal that cannot be read, a bug): it stops for good, status
+     * shows it failed for {@code why}, and writes waiting for the receiver's ACK (rpo 0s) are
+     * answered, as on a disconnection. Shipper thread.
+     */
+    void onShippingFailed(String why) {
+        try {
+            reset();
+        } finally {
+            fail(FAILED, why);
+        }
+    }
+
+    void close() {
+        reset();
+        active = false;
+        releaseSyncWaiters();
+    }
+}

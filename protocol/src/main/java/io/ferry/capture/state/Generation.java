@@ -1,0 +1,60 @@
+package io.ferry.capture.state;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+
+/**
+ * A consistency group's data-generation id (DRBD's UUIDs): random, non-zero, created with the
+ * group and kept in its {@link GroupStateFile} ({@code <dataDir>/state/<group>.json}), so the
+ * receiver can tell this group's stream from another that reuses its name, and failback can tell
+ * which side is newer.
+ *
+ * <p>An agent of the earlier format kept the id alone, as hex, in
+ * {@code <dataDir>/state/<group>.generation}: when there is no state file yet, that id is read
+ * and carried into a new state file (the old file is left as it was, so an older agent still
+ * reads it).
+ */
+public final class Generation {
+
+    static final String LEGACY_SUFFIX = ".generation";
+
+    private Generation() {
+    }
+
+    public static long loadOrCreate(Path dataDir, String group) throws IOException {
+        Path dir = Files.createDirectories(dataDir.resolve("state"));
+        GroupStateFile state = GroupStateFile.read(dir, group);
+        if (state != null) {
+            return state.generationId();
+        }
+        long id = legacy(dir.resolve(group + LEGACY_SUFFIX));
+        if (id == 0) {
+            SecureRandom random = new SecureRandom();
+            while (id == 0) {
+                id = random.nextLong();
+            }
+        }
+        GroupStateFile.of(group, id).write(dir);
+        return id;
+    }
+
+    /** The id in a file of the earlier format, or 0 when there is none. */
+    private static long legacy(Path file) throws IOException {
+        if (!Files.exists(file)) {
+            return 0;
+        }
+        String text = Files.readString(file, StandardCharsets.US_ASCII).trim();
+        try {
+            long id = Long.parseUnsignedLong(text, 16);
+            if (id == 0) {
+                throw new NumberFormatException("zero");
+            }
+            return id;
+        } catch (NumberFormatException e) {
+            throw new IOException("generation file " + file + " is corrupt ('" + text + "'); restore it or remove the group's state", e);
+        }
+    }
+}

@@ -1,0 +1,124 @@
+package io.ferry.capture.state;
+
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * A consistency group's persistent state on the agent, {@code <dataDir>/state/<group>.json},
+ * bound with Jackson databind: {@code {"format": 1, "group": "db", "generation": "1f2e..."}}
+ * (the generation as unsigned hex, so no JSON reader rounds it). Written whole, atomically
+ * (temporary file, fsync, rename, directory fsync); a reader sees the old state or the new, never
+ * a mix. Read strictly: unknown keys, a missing key, another format or group is an error that
+ * names the file.
+ *
+ * <p>The format before this file, {@code <group>.generation} holding the bare hex id, is still
+ * read (see {@link Generation}). Not thread-safe: the node's start-up thread owns it.
+ *
+ * @param format     {@link #FORMAT}
+ * @param group      the group the file belongs to (checked against its name)
+ * @param generation the data-generation id, non-zero, as unsigned hex
+ */
+@JsonPropertyOrder({"format", "group", "generation"})
+public record GroupStateFile(int format, String group, String generation) {
+
+    public static final int FORMAT = 1;
+    static final String SUFFIX = ".json";
+
+    private static final ObjectMapper JSON = JsonMapper.builder()
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .enable(DeserializationFeature.FAIL_ON_MISSING_CREATOR_PROPERTIES)
+            .enable(DeserializationFeature.FAIL_ON_NULL_CREATOR_PROPERTIES)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .enable(SerializationFeature.INDENT_OUTPUT)
+            .build();
+
+    /** The state of {@code group} with generation {@code id}. */
+    public static GroupStateFile of(String group, long id) {
+        return new GroupStateFile(FORMAT, group, Long.toHexString(id));
+    }
+
+    /** The generation id. */
+    public long generationId() {
+        return Long.parseUnsignedLong(generation, 16);
+    }
+
+    /** {@code <stateDir>/<group>.json}. */
+    public static Path path(Path stateDir, String group) {
+        return stateDir.resolve(group + SUFFIX);
+    }
+
+    /**
+     * The state of {@code group} in {@code stateDir}, or null when it has no file.
+     *
+     * @throws IOException naming the file when it cannot be read or is not a valid state
+     */
+    public static GroupStateFile read(Path stateDir, String group) throws IOException {
+        Path file = path(stateDir, group);
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(file);
+        } catch (NoSuchFileException e) {
+            return null;
+        }
+        GroupStateFile state;
+        try {
+            state = JSON.readValue(bytes, GroupStateFile.class);
+        } catch (JsonProcessingException e) {
+            throw corrupt(file, e.getOriginalMessage(), e);
+        }
+        if (state.format != FORMAT) {
+            throw corrupt(file, "format " + state.format + " is not " + FORMAT + " (written by another ferry version?)",
+                    null);
+        }
+        if (!state.group.equals(group)) {
+            throw corrupt(file, "it belongs to group '" + state.group + "', not '" + group + "'", null);
+        }
+        long id;
+        try {
+            id = state.generationId();
+        } catch (NumberFormatException e) {
+            throw corrupt(file, "generation '" + state.generation + "' is not unsigned hex", e);
+        }
+        if (id == 0) {
+            throw corrupt(file, "generation is zero", null);
+        }
+        return state;
+    }
+
+    /** Writes this state to {@code stateDir} atomically and durably. */
+    public void write(Path stateDir) throws IOException {
+        Path file = path(stateDir, group);
+        Path tmp = stateDir.resolve(group + SUFFIX + ".tmp");
+        byte[] bytes = JSON.writeValueAsBytes(this);
+        try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            ByteBuffer buffer = ByteBuffer.wrap(bytes);
+            while (buffer.hasRemaining()) {
+                channel.write(buffer);
+            }
+            channel.force(true);
+        }
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        try (FileChannel dir = FileChannel.open(stateDir, StandardOpenOption.READ)) {
+            dir.force(true);
+        }
+    }
+
+    private static IOException corrupt(Path file, String why, Exception cause) {
+        return new IOException("agent state file " + file + " is not valid: " + why
+                + "; restore it from a backup or remove the group's state (the receiver then sees a new generation)",
+                cause);
+    }
+}

@@ -1,0 +1,135 @@
+package io.ferry.capture.pipeline;
+
+import io.ferry.capture.journal.Journal;
+import io.ferry.capture.journal.JournalEntry;
+import io.ferry.capture.journal.JournalReader;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A journal in memory for pipeline and shipper tests: records what was appended, can hold
+ * appends and syncs back (a stalled disk) until the test releases them, and its readers can be
+ * made to fail (a journal that cannot be read).
+ */
+public final class InMemoryJournal implements Journal {
+    public record Record(String volume, long seq, long offset, long length, long captureNanos, byte type, byte[] data) {
+    }
+
+    public final List<Record> records = java.util.Collections.synchronizedList(new ArrayList<>());
+    final AtomicInteger syncs = new AtomicInteger();
+    volatile CountDownLatch syncGate = new CountDownLatch(0);
+    /** Appends wait for this latch: a disk that stalls until the test counts it down. */
+    public volatile CountDownLatch appendGate = new CountDownLatch(0);
+    volatile RuntimeException appendFailure;
+    /** Thrown by every reader's next() while set. */
+    public volatile RuntimeException readFailure;
+    private volatile long lastSeq;
+    private volatile long releasedSeq;
+
+    @Override
+    public String group() {
+        return "g";
+    }
+
+    @Override
+    public void append(String volume, long seq, long offset, long length, long captureNanos, byte type, ByteBuffer data) {
+        try {
+            appendGate.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (appendFailure != null) {
+            throw appendFailure;
+        }
+        if (seq != lastSeq + 1) {
+            throw new IllegalArgumentException("seq " + seq + " after " + lastSeq);
+        }
+        byte[] bytes = null;
+        if (data != null) {
+            bytes = new byte[data.remaining()];
+            data.duplicate().get(bytes);
+        }
+        records.add(new Record(volume, seq, offset, length, captureNanos, type, bytes));
+        lastSeq = seq;
+    }
+
+    @Override
+    public void sync() {
+        try {
+            syncGate.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        syncs.incrementAndGet();
+    }
+
+    @Override
+    public long lastSeq() {
+        return lastSeq;
+    }
+
+    @Override
+    public long firstSeq() {
+        return releasedSeq + 1;
+    }
+
+    /** Highest seq released so far (0 for none). */
+    public long releasedSeq() {
+        return releasedSeq;
+    }
+
+    @Override
+    public JournalReader reader(long fromSeq) {
+        if (fromSeq < firstSeq()) {
+            throw new IllegalArgumentException("seq " + fromSeq + " was released");
+        }
+        return new JournalReader() {
+            private long nextSeq = fromSeq;
+
+            @Override
+            public boolean next(JournalEntry into) {
+                RuntimeException failure = readFailure;
+                if (failure != null) {
+                    throw failure;
+                }
+                if (nextSeq > lastSeq) {
+                    return false;
+                }
+                Record r;
+                synchronized (records) {
+                    r = records.get((int) (nextSeq - 1));
+                }
+                ByteBuffer payload = into.set(r.volume(), r.seq(), r.offset(), r.length(), r.captureNanos(), r.type(),
+                        r.data() == null ? 0 : r.data().length);
+                if (r.data() != null) {
+                    payload.put(r.data()).flip();
+                }
+                nextSeq++;
+                return true;
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+    }
+
+    @Override
+    public void release(long seq) {
+        if (seq > releasedSeq) {
+            releasedSeq = Math.min(seq, lastSeq);
+        }
+    }
+
+    @Override
+    public long bytesOnDisk() {
+        return 0;
+    }
+
+    @Override
+    public void close() {
+    }
+}
