@@ -7,6 +7,7 @@ import io.ferry.capture.ship.ShippedGroup;
 import io.ferry.capture.state.Generation;
 import io.ferry.capture.ship.Shipper;
 import io.ferry.api.ApiServer;
+import io.ferry.daemon.Startup;
 import io.ferry.metrics.MetricsRegistry;
 import io.ferry.api.ApiToken;
 import io.ferry.config.ConfigException;
@@ -77,13 +78,7 @@ public final class AgentNode implements AutoCloseable {
 
     public static AgentNode launch(AgentConfig config, EpochNanoClock clock) throws IOException {
         AgentNode node = new AgentNode(config);
-        try {
-            node.start(clock);
-            return node;
-        } catch (IOException | RuntimeException e) {
-            node.close();
-            throw e;
-        }
+        return Startup.startOrClose(node, () -> node.start(clock));
     }
 
     private void start(EpochNanoClock clock) throws IOException {

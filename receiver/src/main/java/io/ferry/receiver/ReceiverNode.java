@@ -1,6 +1,7 @@
 package io.ferry.receiver;
 
 import io.ferry.api.ApiServer;
+import io.ferry.daemon.Startup;
 import io.ferry.api.ApiToken;
 import io.ferry.nbd.NbdExportRegistry;
 import io.ferry.nbd.NbdServer;
@@ -76,17 +77,7 @@ public final class ReceiverNode implements AutoCloseable {
      */
     public static ReceiverNode launch(ReceiverConfig config, EpochNanoClock clock) throws IOException {
         ReceiverNode node = new ReceiverNode(config);
-        try {
-            node.start(clock);
-            return node;
-        } catch (IOException | RuntimeException e) {
-            try {
-                node.close();
-            } catch (RuntimeException suppressed) {
-                e.addSuppressed(suppressed);
-            }
-            throw e;
-        }
+        return Startup.startOrClose(node, () -> node.start(clock));
     }
 
     private void start(EpochNanoClock clock) throws IOException {

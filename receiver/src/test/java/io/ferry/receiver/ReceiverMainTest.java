@@ -2,10 +2,8 @@ package io.ferry.receiver;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayOutputStream;
+import io.ferry.testing.CommandRun;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -16,29 +14,20 @@ class ReceiverMainTest {
     @TempDir
     Path dir;
 
-    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+    private final CommandRun command = new CommandRun(ReceiverMain::run);
 
-    private int run(String... args) {
-        return ReceiverMain.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
-    }
-
-    private String errText() {
-        return err.toString(StandardCharsets.UTF_8);
-    }
 
     @Test
     void shouldExitTwoWithoutConfigOption() {
-        assertThat(run()).isEqualTo(2);
-        assertThat(errText()).contains("--config");
+        assertThat(command.run()).isEqualTo(2);
+        assertThat(command.err()).contains("--config");
     }
 
     @Test
     void shouldExitTwoForAMissingConfigFileNamingIt() {
         Path missing = dir.resolve("receiver.yaml");
-        assertThat(run("--config", missing.toString())).isEqualTo(2);
-        assertThat(errText()).contains(missing.toString()).contains("no such file");
+        assertThat(command.run("--config", missing.toString())).isEqualTo(2);
+        assertThat(command.err()).contains(missing.toString()).contains("no such file");
     }
 
     @Test
@@ -49,13 +38,13 @@ class ReceiverMainTest {
                 "listen: 127.0.0.1:0",
                 "agents: [{ id: host-a, groups: [db] }]",
                 ""));
-        assertThat(run("--config", file.toString())).isEqualTo(2);
-        assertThat(errText()).contains("tls").contains("no plaintext mode");
+        assertThat(command.run("--config", file.toString())).isEqualTo(2);
+        assertThat(command.err()).contains("tls").contains("no plaintext mode");
     }
 
     @Test
     void shouldPrintHelpAndExitZero() {
-        assertThat(run("--help")).isZero();
-        assertThat(out.toString(StandardCharsets.UTF_8)).contains("--config").contains("--pid-file");
+        assertThat(command.run("--help")).isZero();
+        assertThat(command.out()).contains("--config").contains("--pid-file");
     }
 }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import io.ferry.config.ConfigException;
+import io.ferry.testing.ConfigSamples;
 import io.ferry.config.HostPort;
 import io.ferry.config.TlsFiles;
 import java.io.IOException;
@@ -51,33 +52,18 @@ class AgentConfigTest {
     @TempDir
     Path dir;
 
+    private ConfigSamples<AgentConfig> samples;
+
     @BeforeEach
     void createVolumeDirectory() throws IOException {
+        samples = new ConfigSamples<>(VALID, yaml -> AgentConfig.parse(yaml, dir));
         Files.createDirectories(dir.resolve("vols"));
     }
 
-    private AgentConfig parse(String yaml) {
-        return AgentConfig.parse(yaml, dir);
-    }
-
-    private static String with(String from, String to) {
-        if (!VALID.contains(from)) {
-            throw new IllegalArgumentException("test bug: sample has no " + from);
-        }
-        return VALID.replace(from, to);
-    }
-
-    private ConfigException rejected(String yaml, String expectedKey) {
-        ConfigException e = catchThrowableOfType(ConfigException.class, () -> parse(yaml));
-        assertThat(e).as("expected a ConfigException for key %s", expectedKey).isNotNull();
-        assertThat(e.key()).isEqualTo(expectedKey);
-        assertThat(e.getMessage()).contains(expectedKey);
-        return e;
-    }
 
     @Test
     void shouldParseTheSampleResolvingRelativePathsAgainstTheBaseDirectory() {
-        AgentConfig config = parse(VALID);
+        AgentConfig config = samples.parse(VALID);
 
         assertThat(config.id()).isEqualTo("host-a");
         assertThat(config.dataDir()).isEqualTo(dir.resolve("data"));
@@ -96,7 +82,7 @@ class AgentConfigTest {
 
     @Test
     void shouldApplyDefaultsForOptionalSettings() {
-        AgentConfig config = parse(String.join("\n",
+        AgentConfig config = samples.parse(String.join("\n",
                 "id: h",
                 "dataDir: /var/lib/ferry/agent",
                 "nbd: { socket: agent.sock }",
@@ -113,7 +99,7 @@ class AgentConfigTest {
 
     @Test
     void shouldAcceptSynchronousRpoAndAReceiver() {
-        AgentConfig config = parse(with("rpo: 5s", "rpo: 0s").replace("journal:", "receiver: 127.0.0.1:9500\njournal:"));
+        AgentConfig config = samples.parse(samples.with("rpo: 5s", "rpo: 0s").replace("journal:", "receiver: 127.0.0.1:9500\njournal:"));
         assertThat(config.group("db").rpo()).isZero();
         assertThat(config.receiver()).isEqualTo(new HostPort("127.0.0.1", 9500));
     }
@@ -124,7 +110,7 @@ class AgentConfigTest {
         for (String f : new String[] {"ca.pem", "host-a.pem", "host-a.key"}) {
             Files.writeString(certs.resolve(f), "x");
         }
-        AgentConfig config = parse(VALID + "tls: { ca: certs/ca.pem, cert: certs/host-a.pem, key: certs/host-a.key }\n");
+        AgentConfig config = samples.parse(VALID + "tls: { ca: certs/ca.pem, cert: certs/host-a.pem, key: certs/host-a.key }\n");
         assertThat(config.tls()).isEqualTo(new TlsFiles(
                 certs.resolve("ca.pem"), certs.resolve("host-a.pem"), certs.resolve("host-a.key")));
     }
@@ -132,7 +118,7 @@ class AgentConfigTest {
     @Test
     void shouldAcceptAnExistingVolumeFileOfTheConfiguredSize() throws IOException {
         sizedFile(dir.resolve("vols/db-data.img"), 1L << 20);
-        assertThat(parse(VALID).group("db").volumes().get(0).sizeBytes()).isEqualTo(1L << 20);
+        assertThat(samples.parse(VALID).group("db").volumes().get(0).sizeBytes()).isEqualTo(1L << 20);
     }
 
     static Stream<Arguments> badValues() {
@@ -181,35 +167,35 @@ class AgentConfigTest {
     @ParameterizedTest(name = "{0}: {2}")
     @MethodSource("badValues")
     void shouldRejectABadValueNamingItsKeyPath(String key, String from, String to) {
-        String yaml = with(from, to);
+        String yaml = samples.with(from, to);
         String expectedKey = key.equals("groups[0]") ? "groups[0].name" : key;
-        rejected(yaml, expectedKey);
+        samples.rejected(yaml, expectedKey);
     }
 
     @Test
     void shouldRequireAtLeastOneGroup() {
         String head = VALID.substring(0, VALID.indexOf("groups:"));
-        assertThat(rejected(head + "groups: []\n", "groups").getMessage()).contains("at least one consistency group");
-        assertThat(rejected(head, "groups").getMessage()).contains("is required");
+        assertThat(samples.rejected(head + "groups: []\n", "groups").getMessage()).contains("at least one consistency group");
+        assertThat(samples.rejected(head, "groups").getMessage()).contains("is required");
     }
 
     @Test
     void shouldExplainWhatIsExpectedForABadSize() {
-        ConfigException e = rejected(with("size: 1MiB", "size: 1000"), "groups[0].volumes[0].size");
+        ConfigException e = samples.rejected(samples.with("size: 1MiB", "size: 1000"), "groups[0].volumes[0].size");
         assertThat(e.getMessage()).contains("1000 bytes is not a multiple of 512");
-        e = rejected(with("size: 1MiB", "size: 1XiB"), "groups[0].volumes[0].size");
+        e = samples.rejected(samples.with("size: 1MiB", "size: 1XiB"), "groups[0].volumes[0].size");
         assertThat(e.getMessage()).contains("\"1XiB\"").contains("KiB, MiB, GiB or TiB");
     }
 
     @Test
     void shouldRejectDuplicateExportNamesAcrossGroupsNamingTheFirstUse() {
-        ConfigException e = rejected(with("name: web-root", "name: db-data"), "groups[1].volumes[0].name");
+        ConfigException e = samples.rejected(samples.with("name: web-root", "name: db-data"), "groups[1].volumes[0].name");
         assertThat(e.getMessage()).contains("already used by groups[0].volumes[0]");
     }
 
     @Test
     void shouldRejectAVolumeWhoseDirectoryDoesNotExist() {
-        ConfigException e = rejected(with("path: vols/db-data.img", "path: missing-dir/db-data.img"),
+        ConfigException e = samples.rejected(samples.with("path: vols/db-data.img", "path: missing-dir/db-data.img"),
                 "groups[0].volumes[0].path");
         assertThat(e.getMessage()).contains("unreadable path").contains(dir.resolve("missing-dir").toString());
     }
@@ -217,7 +203,7 @@ class AgentConfigTest {
     @Test
     void shouldRejectAnExistingVolumeFileOfAnotherSize() throws IOException {
         sizedFile(dir.resolve("vols/db-data.img"), 2L << 20);
-        ConfigException e = rejected(VALID, "groups[0].volumes[0].size");
+        ConfigException e = samples.rejected(VALID, "groups[0].volumes[0].size");
         assertThat(e.getMessage()).contains("1MiB (1048576 bytes)").contains("is 2097152 bytes");
     }
 
@@ -225,14 +211,14 @@ class AgentConfigTest {
     @Test
     void shouldRejectAVolumePathThatIsNotARegularFile() throws IOException {
         Files.createDirectories(dir.resolve("vols/db-data.img"));
-        ConfigException e = rejected(VALID, "groups[0].volumes[0].path");
+        ConfigException e = samples.rejected(VALID, "groups[0].volumes[0].path");
         assertThat(e.getMessage()).contains("unreadable path");
     }
 
     @Test
     void shouldRejectADataDirThatIsAFile() throws IOException {
         Files.writeString(dir.resolve("data"), "");
-        assertThat(rejected(VALID, "dataDir").getMessage()).contains("is not a directory");
+        assertThat(samples.rejected(VALID, "dataDir").getMessage()).contains("is not a directory");
     }
 
     @Test
@@ -240,11 +226,11 @@ class AgentConfigTest {
         Path certs = Files.createDirectories(dir.resolve("certs"));
         Files.writeString(certs.resolve("ca.pem"), "x");
         Files.writeString(certs.resolve("host-a.pem"), "x");
-        ConfigException e = rejected(
+        ConfigException e = samples.rejected(
                 VALID + "tls: { ca: certs/ca.pem, cert: certs/host-a.pem, key: certs/host-a.key }\n", "tls.key");
         assertThat(e.getMessage()).contains(certs.resolve("host-a.key") + " does not exist");
-        rejected(VALID + "tls: { ca: certs, cert: certs/host-a.pem, key: certs/host-a.pem }\n", "tls.ca");
-        rejected(VALID + "tls: { ca: certs/ca.pem, key: certs/host-a.pem }\n", "tls.cert");
+        samples.rejected(VALID + "tls: { ca: certs, cert: certs/host-a.pem, key: certs/host-a.pem }\n", "tls.ca");
+        samples.rejected(VALID + "tls: { ca: certs/ca.pem, key: certs/host-a.pem }\n", "tls.cert");
     }
 
     @Test
@@ -257,7 +243,7 @@ class AgentConfigTest {
         assertThat(config.dataDir()).isEqualTo(etc.resolve("data"));
         assertThat(config.group("web").volumes().get(0).path()).isEqualTo(etc.resolve("vols/web-root.img"));
 
-        Files.writeString(file, with("rpo: 5s", "rpo: soon"));
+        Files.writeString(file, samples.with("rpo: 5s", "rpo: soon"));
         ConfigException e = catchThrowableOfType(ConfigException.class, () -> AgentConfig.load(file));
         assertThat(e.key()).isEqualTo("groups[0].rpo");
         assertThat(e.getMessage()).startsWith(file + ":10: groups[0].rpo: \"soon\"");
@@ -273,7 +259,7 @@ class AgentConfigTest {
 
     @Test
     void shouldBeImmutable() {
-        AgentConfig config = parse(VALID);
+        AgentConfig config = samples.parse(VALID);
         assertThatThrownBy(() -> config.groups().clear()).isInstanceOf(UnsupportedOperationException.class);
         assertThatThrownBy(() -> config.group("db").volumes().clear()).isInstanceOf(UnsupportedOperationException.class);
     }
