@@ -1,5 +1,6 @@
 package io.ferry.receiver;
 
+import io.ferry.daemon.StateFiles;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.ferry.config.TlsFiles;
@@ -11,7 +12,7 @@ import io.ferry.receiver.session.ReplicationServer;
 import io.ferry.receiver.session.SessionSettings;
 import io.ferry.replica.store.GroupReplica;
 import io.ferry.replica.store.RecoveryPoints;
-import io.ferry.replica.store.StateFiles;
+import io.ferry.daemon.StateFiles;
 import io.ferry.tls.Certificates;
 import io.ferry.tls.TlsContexts;
 import io.ferry.wire.Ack;

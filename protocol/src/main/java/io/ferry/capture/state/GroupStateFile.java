@@ -1,5 +1,6 @@
 package io.ferry.capture.state;
 
+import io.ferry.daemon.StateFiles;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -7,13 +8,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 
 /**
  * A consistency group's persistent state on the agent, {@code <dataDir>/state/<group>.json},
@@ -100,20 +97,7 @@ public record GroupStateFile(int format, String group, String generation) {
     /** Writes this state to {@code stateDir} atomically and durably. */
     public void write(Path stateDir) throws IOException {
         Path file = path(stateDir, group);
-        Path tmp = stateDir.resolve(group + SUFFIX + ".tmp");
-        byte[] bytes = JSON.writeValueAsBytes(this);
-        try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            ByteBuffer buffer = ByteBuffer.wrap(bytes);
-            while (buffer.hasRemaining()) {
-                channel.write(buffer);
-            }
-            channel.force(true);
-        }
-        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        try (FileChannel dir = FileChannel.open(stateDir, StandardOpenOption.READ)) {
-            dir.force(true);
-        }
+        StateFiles.DURABLE.writeAtomically(file, JSON.writeValueAsBytes(this));
     }
 
     private static IOException corrupt(Path file, String why, Exception cause) {

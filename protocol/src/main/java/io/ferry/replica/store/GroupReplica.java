@@ -1,5 +1,6 @@
 package io.ferry.replica.store;
 
+import io.ferry.daemon.StateFiles;
 import io.ferry.metrics.LatencyRecorder;
 import java.util.function.LongConsumer;
 import io.ferry.config.Names;

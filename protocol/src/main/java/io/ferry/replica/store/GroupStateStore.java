@@ -1,5 +1,6 @@
 package io.ferry.replica.store;
 
+import io.ferry.daemon.StateFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;

@@ -1,5 +1,6 @@
 package io.ferry.replica.store;
 
+import io.ferry.daemon.StateFiles;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;

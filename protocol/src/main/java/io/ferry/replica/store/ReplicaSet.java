@@ -1,5 +1,6 @@
 package io.ferry.replica.store;
 
+import io.ferry.daemon.StateFiles;
 import io.ferry.config.Names;
 import io.ferry.delta.DeltaFormat;
 import io.ferry.replica.undo.UndoLog;

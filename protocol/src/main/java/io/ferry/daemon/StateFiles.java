@@ -1,4 +1,4 @@
-package io.ferry.replica.store;
+package io.ferry.daemon;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
