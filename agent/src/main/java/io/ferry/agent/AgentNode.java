@@ -16,7 +16,7 @@ import io.ferry.wire.VolumeInfo;
 import io.netty.handler.ssl.SslContext;
 import io.ferry.agent.config.GroupConfig;
 import io.ferry.agent.config.VolumeConfig;
-import io.ferry.capture.journal.ChronicleJournal;
+import io.ferry.capture.CaptureGroup;
 import io.ferry.capture.journal.Journal;
 import io.ferry.capture.nbd.CapturedVolume;
 import io.ferry.capture.pipeline.WritePipeline;
@@ -85,25 +85,23 @@ public final class AgentNode implements AutoCloseable {
         Files.createDirectories(config.dataDir());
         Path journalRoot = Files.createDirectories(config.dataDir().resolve("journal"));
         for (GroupConfig groupConfig : config.groups()) {
-            Journal journal = ChronicleJournal.open(journalRoot.resolve(groupConfig.name()), groupConfig.name());
-            resources.add(journal);
-            List<String> names = new ArrayList<>();
-            List<VolumeFile> files = new ArrayList<>();
+            List<CaptureGroup.Volume> volumes = new ArrayList<>();
             for (VolumeConfig volume : groupConfig.volumes()) {
-                VolumeFile file = VolumeFile.openOrCreate(volume.path(), volume.sizeBytes());
-                resources.add(file);
-                names.add(volume.name());
-                files.add(file);
+                volumes.add(new CaptureGroup.Volume(volume.name(), volume.path(), volume.sizeBytes()));
             }
-            WritePipeline pipeline = WritePipeline.start(groupConfig.name(), names, files, journal, clock, RING_SIZE);
-            resources.add(pipeline);
+            CaptureGroup capture = CaptureGroup.open(groupConfig.name(), journalRoot.resolve(groupConfig.name()),
+                    volumes, clock, RING_SIZE);
+            resources.add(capture);
+            WritePipeline pipeline = capture.pipeline();
+            Journal journal = capture.journal();
             pipeline.metrics(AgentMetrics.writeLatency(metrics, groupConfig.name()),
                     AgentMetrics.journalSync(metrics, groupConfig.name()));
-            groups.put(groupConfig.name(), new Group(groupConfig, journal, pipeline, List.copyOf(files)));
-            for (int i = 0; i < names.size(); i++) {
-                exports.put(names.get(i), new CapturedVolume(names.get(i), i, files.get(i), pipeline));
+            groups.put(groupConfig.name(), new Group(groupConfig, journal, pipeline, capture.files()));
+            for (CapturedVolume export : capture.exports()) {
+                exports.put(export.name(), export);
             }
-            LOG.info("group {}: {} volume(s), journal at seq {}", groupConfig.name(), names.size(), journal.lastSeq());
+            LOG.info("group {}: {} volume(s), journal at seq {}", groupConfig.name(), capture.exports().size(),
+                    journal.lastSeq());
         }
         InetSocketAddress tcp = config.nbd().listen() == null ? null : config.nbd().listen().toSocketAddress();
         NbdExportRegistry registry = new NbdExportRegistry();

@@ -15,17 +15,30 @@ public final class Startup {
         void start() throws IOException;
     }
 
+    /** The opening of a component's parts, which returns the component. */
+    @FunctionalInterface
+    public interface Open<T> {
+        T open() throws IOException;
+    }
+
     private Startup() {
     }
 
     /** Runs {@code start} and returns {@code node}; on failure closes {@code node} and rethrows. */
     public static <N extends AutoCloseable> N startOrClose(N node, Start start) throws IOException {
-        try {
+        return openOrClose(node, () -> {
             start.start();
             return node;
+        });
+    }
+
+    /** Returns what {@code open} opened; on failure closes {@code cleanup} (what was opened so far) and rethrows. */
+    public static <T> T openOrClose(AutoCloseable cleanup, Open<T> open) throws IOException {
+        try {
+            return open.open();
         } catch (IOException | RuntimeException e) {
             try {
-                node.close();
+                cleanup.close();
             } catch (Exception suppressed) {
                 e.addSuppressed(suppressed);
             }

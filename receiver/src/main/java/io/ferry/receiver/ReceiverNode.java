@@ -15,7 +15,6 @@ import io.ferry.receiver.session.GroupLink;
 import io.ferry.receiver.session.ReplicationServer;
 import io.ferry.receiver.session.SessionSettings;
 import io.ferry.replica.store.GroupReplica;
-import io.ferry.journal.SegmentFiles;
 import io.ferry.replica.store.RecoveryPoints;
 import io.ferry.time.EpochNanoClock;
 import io.ferry.tls.TlsContexts;
@@ -89,7 +88,7 @@ public final class ReceiverNode implements AutoCloseable {
         if (Files.exists(drills)) {
             LOG.warn("deleting drill scratch space left by a receiver that stopped during a drill ({}); drills do not"
                     + " survive a restart, start them again", drills);
-            SegmentFiles.deleteRecursively(drills);
+            org.agrona.IoUtil.delete(drills.toFile(), false); // recursive; throws on a file it cannot delete
         }
         for (AllowedAgent agent : config.agents()) {
             for (String group : agent.groups()) {
