@@ -1,18 +1,22 @@
 package io.ferry.replica.journal;
 
 import io.ferry.metrics.LatencyRecorder;
+import io.ferry.worker.Worker;
 import io.netty.buffer.ByteBuf;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongConsumer;
+import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.AgentTerminationException;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The group's journal thread ({@code ferry-journal-<group>}): takes appends handed over by the
+ * The group's journal worker ({@code ferry-journal-<group>}, an {@link Worker}): takes appends handed over by the
  * session, writes them to the {@link DeltaJournal} and syncs in groups (BookKeeper's journal /
  * force-write idea on one thread): it appends whatever is queued, up to
  * {@code maxBatchBytes}, then syncs once, publishes the new durable seq, tells the applier
@@ -28,19 +32,22 @@ import org.slf4j.LoggerFactory;
 public final class JournalWriter implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(JournalWriter.class);
 
-    /** A queued append, or (body == null) a {@link #whenDurable} marker, or the close marker. */
+    /** A queued append, or (body == null) a {@link #whenDurable} marker. */
     private record Request(ByteBuf body, long firstSeq, long lastSeq, long captureNanos, LongConsumer onDurable) {
     }
 
-    private static final Request CLOSE = new Request(null, 0, 0, 0, null);
+    /** Safety net only: every hand-over wakes the worker. */
+    private static final long IDLE_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
     private final DeltaJournal journal;
     private final String group;
     private final long maxBatchBytes;
     private final Runnable onSynced;
-    private final LinkedBlockingQueue<Request> queue = new LinkedBlockingQueue<>();
+    private final ConcurrentLinkedQueue<Request> queue = new ConcurrentLinkedQueue<>();
     private final AtomicLong queuedBytes = new AtomicLong();
-    private final Thread thread;
+    /** Owned by the worker thread. */
+    private final List<Request> batch = new ArrayList<>();
+    private volatile Worker worker;
 
     /** Guarded by this: the seq check and the hand-over happen together. */
     private long receivedSeq;
@@ -66,12 +73,14 @@ public final class JournalWriter implements AutoCloseable {
         this.receivedSeq = journal.lastSeq();
         this.durableSeq = journal.lastSeq(); // DeltaJournal.open synced what it recovered
         this.lastDurableCaptureNanos = journal.lastCaptureNanos();
-        this.thread = new Thread(this::run, "ferry-journal-" + group);
-        this.thread.setDaemon(true);
     }
 
-    public void start() {
-        thread.start();
+    /** Starts the journal worker; at most once. */
+    public synchronized void start() {
+        if (worker != null) {
+            throw new IllegalStateException("journal writer of group " + group + " runs already");
+        }
+        worker = Worker.start(new JournalAgent(), IDLE_PARK_NANOS);
     }
 
     /** Where the journal thread records each sync's time (set at assembly). */
@@ -107,6 +116,7 @@ public final class JournalWriter implements AutoCloseable {
                 handedOver = true;
                 receivedSeq = lastSeq;
             }
+            wake();
         } finally {
             if (!handedOver) {
                 body.release();
@@ -125,6 +135,14 @@ public final class JournalWriter implements AutoCloseable {
         synchronized (this) {
             checkOpen();
             queue.add(new Request(null, 0, 0, 0, onDurable));
+        }
+        wake();
+    }
+
+    private void wake() {
+        Worker w = worker;
+        if (w != null) {
+            w.wake();
         }
     }
 
@@ -162,57 +180,80 @@ public final class JournalWriter implements AutoCloseable {
         return failure;
     }
 
-    private void run() {
-        List<Request> batch = new ArrayList<>();
-        boolean closeSeen = false;
-        try {
-            while (!closeSeen) {
-                Request first = queue.take();
-                long batchBytes = 0;
-                long lastAppended = -1;
-                long lastCapture = 0;
-                Request r = first;
-                while (r != null) {
-                    if (r == CLOSE) {
-                        closeSeen = true;
-                        break;
-                    }
-                    batch.add(r);
-                    if (r.body() != null) {
-                        int bytes = r.body().readableBytes();
-                        try {
-                            journal.append(r.firstSeq(), r.lastSeq(), r.captureNanos(), r.body());
-                        } finally {
-                            r.body().release();
-                            queuedBytes.addAndGet(-bytes);
-                        }
-                        lastAppended = r.lastSeq();
-                        lastCapture = r.captureNanos();
-                        batchBytes += bytes;
-                    }
-                    r = batchBytes < maxBatchBytes ? queue.poll() : null;
-                }
-                if (lastAppended >= 0) {
-                    long syncStartNs = System.nanoTime();
-                    journal.sync();
-                    syncLatency.recordNanos(System.nanoTime() - syncStartNs);
-                    lastDurableCaptureNanos = lastCapture;
-                    durableSeq = lastAppended;
-                    onSynced.run();
-                }
-                long durable = durableSeq;
-                for (Request done : batch) {
-                    notifyDurable(done.onDurable(), durable);
-                }
-                batch.clear();
+    /** The worker's unit of work: one batch of appends, one sync, then the durable callbacks. */
+    private final class JournalAgent implements Agent {
+        @Override
+        public int doWork() {
+            try {
+                return writeBatch();
+            } catch (RuntimeException | Error e) {
+                fail("journal of group " + group + " failed after durable seq " + durableSeq + ": " + e, e);
+                releaseQueued();
+                throw new AgentTerminationException(e);
             }
-        } catch (InterruptedException e) {
-            fail("journal thread of group " + group + " was interrupted", e);
-        } catch (RuntimeException | Error e) {
-            fail("journal of group " + group + " failed after durable seq " + durableSeq + ": " + e, e);
-        } finally {
+        }
+
+        /** After the loop stopped: whatever was handed over before {@link #close} is written and synced. */
+        @Override
+        public void onClose() {
+            if (failure == null) {
+                try {
+                    while (writeBatch() > 0) {
+                        // drain
+                    }
+                } catch (RuntimeException | Error e) {
+                    fail("journal of group " + group + " failed after durable seq " + durableSeq + ": " + e, e);
+                }
+            }
             releaseQueued();
         }
+
+        @Override
+        public String roleName() {
+            return "ferry-journal-" + group;
+        }
+    }
+
+    /** Appends what is queued (up to maxBatchBytes), syncs once, reports durable; returns how many requests it took. */
+    private int writeBatch() {
+        Request r = queue.poll();
+        if (r == null) {
+            return 0;
+        }
+        long batchBytes = 0;
+        long lastAppended = -1;
+        long lastCapture = 0;
+        while (r != null) {
+            batch.add(r);
+            if (r.body() != null) {
+                int bytes = r.body().readableBytes();
+                try {
+                    journal.append(r.firstSeq(), r.lastSeq(), r.captureNanos(), r.body());
+                } finally {
+                    r.body().release();
+                    queuedBytes.addAndGet(-bytes);
+                }
+                lastAppended = r.lastSeq();
+                lastCapture = r.captureNanos();
+                batchBytes += bytes;
+            }
+            r = batchBytes < maxBatchBytes ? queue.poll() : null;
+        }
+        if (lastAppended >= 0) {
+            long syncStartNs = System.nanoTime();
+            journal.sync();
+            syncLatency.recordNanos(System.nanoTime() - syncStartNs);
+            lastDurableCaptureNanos = lastCapture;
+            durableSeq = lastAppended;
+            onSynced.run();
+        }
+        long durable = durableSeq;
+        int taken = batch.size();
+        for (Request done : batch) {
+            notifyDurable(done.onDurable(), durable);
+        }
+        batch.clear();
+        return taken;
     }
 
     private void notifyDurable(LongConsumer onDurable, long durable) {
@@ -241,30 +282,18 @@ public final class JournalWriter implements AutoCloseable {
     }
 
     /**
-     * Stops the journal thread after everything handed over before has been written, synced and
+     * Stops the journal worker after everything handed over before has been written, synced and
      * reported durable. Does not close the journal. Idempotent.
      */
     @Override
     public void close() {
+        Worker w;
         synchronized (this) {
-            if (!closing) {
-                closing = true;
-                queue.add(CLOSE);
-            }
+            closing = true;
+            w = worker;
         }
-        if (thread.isAlive() || thread.getState() != Thread.State.NEW) {
-            boolean interrupted = false;
-            while (true) {
-                try {
-                    thread.join();
-                    break;
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
+        if (w != null) {
+            w.close();
         }
         releaseQueued();
     }
