@@ -2,6 +2,7 @@ package io.ferry.receiver;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.ferry.api.ApiClient;
@@ -174,6 +175,8 @@ class ReceiverPromoteTest {
         assertThat(unknown.code()).isEqualTo("unknown_point");
         assertThat(apiError(() -> api().post("/v1/groups/db/drill", Map.of("point", 7))).status()).isEqualTo(400);
 
+        // a drill at latest shows what the replica has applied when it starts (it never waits for a backlog)
+        await().atMost(Duration.ofSeconds(30)).until(() -> node.group("db").appliedSeq() == 3);
         JsonNode drill = api().post("/v1/groups/db/drill", Map.of("point", "latest"));
         assertThat(drill.get("state").asText()).isEqualTo("drill");
         assertThat(drill.get("seq").asLong()).isEqualTo(3);

@@ -42,8 +42,6 @@ public final class GroupRecovery implements AutoCloseable {
     static final String DRILL_SUFFIX = "-drill";
     /** How long a promote waits for the replica to apply everything durable. */
     static final Duration PROMOTE_APPLY_TIMEOUT = Duration.ofMinutes(10);
-    /** How long a drill at latest waits for the replica to apply what was acknowledged. */
-    static final Duration DRILL_LATEST_WAIT = Duration.ofSeconds(30);
 
     /** What a promote answers. */
     public record PromoteResult(String group, String state, String point, long seq, long generationId,
@@ -216,20 +214,6 @@ public final class GroupRecovery implements AutoCloseable {
                     + " there is nothing to drill");
         }
         RecoveryPoints.Point point = LATEST.equals(pointId) ? null : recoverablePoint(replica, pointId);
-        if (point == null) {
-            // latest: what was acknowledged when the drill was asked for, if the applier gets there soon
-            long durable = replica.durableSeq();
-            try {
-                if (!replica.awaitApplied(durable, DRILL_LATEST_WAIT)) {
-                    LOG.warn("group {}: the drill at latest shows applied seq {}; durable seq {} is still being applied",
-                            group, replica.appliedSeq(), durable);
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new RecoveryException(RecoveryError.DRILL_REFUSED, "group " + group + ": interrupted while"
-                        + " waiting for the replica to apply seq " + durable);
-            }
-        }
         List<DrillVolume> clones;
         try {
             clones = replica.startDrill(point == null ? GroupReplica.LATEST : point.seq(),
