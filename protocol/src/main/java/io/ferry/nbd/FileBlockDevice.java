@@ -90,20 +90,10 @@ public final class FileBlockDevice implements BlockDevice, AutoCloseable {
 
     @Override
     public void read(long offset, int length, ByteBuf dst, IoCompletion done) {
-        int writerIndex = dst.writerIndex();
         int errno = NbdErrors.OK;
         try {
-            dst.ensureWritable(length);
-            if (dst.nioBufferCount() == 1) {
-                file.read(offset, dst.nioBuffer(writerIndex, length));
-            } else {
-                ByteBuffer copy = ByteBuffer.allocate(length);
-                file.read(offset, copy);
-                dst.setBytes(writerIndex, copy.flip());
-            }
-            dst.writerIndex(writerIndex + length);
+            file.read(offset, length, dst);
         } catch (IOException e) {
-            dst.writerIndex(writerIndex);
             errno = errnoOf(e);
         }
         done.complete(errno);

@@ -113,6 +113,23 @@ public final class VolumeFile implements AutoCloseable {
     }
 
     /**
+     * Reads {@code length} bytes at {@code offset} into {@code dst} at its writer index and
+     * advances that index (an NBD READ's reply buffer); on failure {@code dst} is left as it was.
+     */
+    public void read(long offset, int length, io.netty.buffer.ByteBuf dst) throws IOException {
+        int writerIndex = dst.writerIndex();
+        dst.ensureWritable(length);
+        if (dst.nioBufferCount() == 1) {
+            read(offset, dst.nioBuffer(writerIndex, length));
+        } else {
+            ByteBuffer copy = ByteBuffer.allocate(length);
+            read(offset, copy);
+            dst.setBytes(writerIndex, copy.flip());
+        }
+        dst.writerIndex(writerIndex + length);
+    }
+
+    /**
      * Makes {@code [offset, offset + length)} read back as zeroes: the 4 KiB-aligned middle is
      * deallocated (a hole punched) where the file system can, the rest written with zeroes a
      * chunk at a time, so memory stays bounded and a trim of the whole volume costs no data.

@@ -57,14 +57,10 @@ public final class CapturedVolume implements BlockDevice {
 
     @Override
     public void read(long offset, int length, ByteBuf dst, IoCompletion done) {
-        int writerIndex = dst.writerIndex();
         try {
-            dst.ensureWritable(length);
-            file.read(offset, dst.nioBuffer(writerIndex, length));
-            dst.writerIndex(writerIndex + length);
+            file.read(offset, length, dst);
             done.complete(NbdErrors.OK);
         } catch (IOException | RuntimeException e) {
-            dst.writerIndex(writerIndex);
             done.complete(NbdErrors.EIO);
         }
     }
