@@ -86,12 +86,7 @@ class ReceiverApiTest {
 
     @BeforeAll
     static void issueCertificates() {
-        Path ca = certs.resolve("ca");
-        Certificates.createCa(ca);
-        Certificates.issue(ca, "dr-1", certs.resolve("issued"));
-        Certificates.issue(ca, "host-a", certs.resolve("issued"));
-        hostA = new TlsFiles(certs.resolve("ca/ca.pem"), certs.resolve("issued/host-a.pem"),
-                certs.resolve("issued/host-a.key"));
+        hostA = ReceiverFixture.issueCertificates(certs);
         clientLoop = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     }
 
@@ -102,18 +97,7 @@ class ReceiverApiTest {
 
     @BeforeEach
     void launch() throws Exception {
-        String yaml = String.join("\n",
-                "id: dr-1",
-                "dataDir: " + dir.resolve("data"),
-                "listen: 127.0.0.1:0",
-                "nbd: { listen: 127.0.0.1:0 }",
-                "api: { listen: 127.0.0.1:0 }",
-                "tls: { ca: " + certs.resolve("ca/ca.pem") + ", cert: " + certs.resolve("issued/dr-1.pem")
-                        + ", key: " + certs.resolve("issued/dr-1.key") + " }",
-                "agents:",
-                "  - id: host-a",
-                "    groups: [db]",
-                "");
+        String yaml = ReceiverFixture.receiverYaml(dir.resolve("data"), certs);
         node = ReceiverNode.launch(ReceiverConfig.load(Files.writeString(dir.resolve("receiver.yaml"), yaml)));
         try (TestAgentConnection agent = TestAgentConnection.connect(clientLoop, TlsContexts.client(hostA),
                 node.replicationAddress())) {

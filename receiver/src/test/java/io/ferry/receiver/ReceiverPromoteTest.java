@@ -69,12 +69,7 @@ class ReceiverPromoteTest {
 
     @BeforeAll
     static void issueCertificates() {
-        Path ca = certs.resolve("ca");
-        Certificates.createCa(ca);
-        Certificates.issue(ca, "dr-1", certs.resolve("issued"));
-        Certificates.issue(ca, "host-a", certs.resolve("issued"));
-        hostA = new TlsFiles(certs.resolve("ca/ca.pem"), certs.resolve("issued/host-a.pem"),
-                certs.resolve("issued/host-a.key"));
+        hostA = ReceiverFixture.issueCertificates(certs);
         clientLoop = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     }
 
@@ -85,18 +80,7 @@ class ReceiverPromoteTest {
 
     @BeforeEach
     void launch() throws IOException {
-        String yaml = String.join("\n",
-                "id: dr-1",
-                "dataDir: " + dir.resolve("data"),
-                "listen: 127.0.0.1:0",
-                "nbd: { listen: 127.0.0.1:0 }",
-                "api: { listen: 127.0.0.1:0 }",
-                "tls: { ca: " + certs.resolve("ca/ca.pem") + ", cert: " + certs.resolve("issued/dr-1.pem")
-                        + ", key: " + certs.resolve("issued/dr-1.key") + " }",
-                "agents:",
-                "  - id: host-a",
-                "    groups: [db]",
-                "");
+        String yaml = ReceiverFixture.receiverYaml(dir.resolve("data"), certs);
         config = Files.writeString(dir.resolve("receiver.yaml"), yaml);
         node = ReceiverNode.launch(ReceiverConfig.load(config), nowNanos::get);
     }
