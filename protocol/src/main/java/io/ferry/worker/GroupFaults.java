@@ -65,9 +65,4 @@ public final class GroupFaults {
     public String failure(String group) {
         return failures.get(group);
     }
-
-    /** Lets a failed group run again (e.g. after it was rebuilt). */
-    public void clear(String group) {
-        failures.remove(group);
-    }
 }
