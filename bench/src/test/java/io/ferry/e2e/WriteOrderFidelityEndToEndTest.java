@@ -54,7 +54,11 @@ class WriteOrderFidelityEndToEndTest {
                     ApiClient.readTokenFile(receiver.apiTokenFile()));
 
             long counter = 0;
+            long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
             while (api.get("/v1/groups/db/points").size() < 25) {
+                assertThat(System.nanoTime()).as("25 points within 90 s; %s pairs written, applied %s of %s captured",
+                        counter, receiver.group("db").appliedSeq(), agent.group("db").pipeline().capturedSeq())
+                        .isLessThan(deadline);
                 counter++;
                 write(a, counter);
                 write(b, counter);
