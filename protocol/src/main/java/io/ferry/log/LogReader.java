@@ -27,6 +27,8 @@ public final class LogReader implements AutoCloseable {
     /** The seq the next record must start at (forward) or end at (backward); -1 when not known. */
     private long nextSeq = -1;
     private boolean closed;
+    /** A newest-first reader of a log without records: there is nothing to read. */
+    private boolean exhausted;
 
     LogReader(RecordLog log, ExcerptTailer tailer, boolean forward) {
         this.log = log;
@@ -86,8 +88,38 @@ public final class LogReader implements AutoCloseable {
         }
     }
 
+    /**
+     * Positions at the newest record, to read backward. Found from the log's own cycles rather
+     * than by Chronicle's backward {@code toEnd()}, which winds to the start of the queue when a
+     * crash left the newest cycle file without a record.
+     */
     void positionAtEnd() {
-        tailer.direction(TailerDirection.BACKWARD).toEnd();
+        RecordLog.Cycle[] cycles = log.cycles();
+        int newest = cycles.length - 1;
+        while (newest >= 0 && cycles[newest].lastSeq < cycles[newest].firstSeq) {
+            newest--;
+        }
+        if (newest < 0) {
+            exhausted = true;
+            return;
+        }
+        RecordLog.Cycle cycle = cycles[newest];
+        // The records of a cycle are at indexes 0..n-1: find the last one that holds a record.
+        long[] seqs = new long[2];
+        long lo = 0;
+        long hi = log.parts() ? RecordLog.ROLL_CYCLE.maxMessagesPerCycle() - 1 : cycle.lastSeq - cycle.firstSeq;
+        while (lo < hi) {
+            long mid = (lo + hi + 1) >>> 1;
+            if (seqsAt(cycle, mid, seqs)) {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        if (!tailer.direction(TailerDirection.BACKWARD).moveToIndex(log.toIndex(cycle.number, lo))) {
+            throw new LogException("the " + log.name() + ": its newest record (cycle " + cycle.number
+                    + ") is not readable");
+        }
     }
 
     /** Reads the seqs of the record at {@code seqInCycle} of {@code cycle} into {@code out}; false if there is none. */
@@ -123,7 +155,7 @@ public final class LogReader implements AutoCloseable {
             throw new IllegalStateException("a reader of the " + log.name() + " is closed");
         }
         finishOpen();
-        while (true) {
+        while (!exhausted) {
             DocumentContext dc = tailer.readingDocument();
             if (!dc.isPresent()) {
                 dc.close();
@@ -167,6 +199,7 @@ public final class LogReader implements AutoCloseable {
             input.bind(bytes);
             return true;
         }
+        return false;
     }
 
     /** Like {@link #next(long)} with no bound. */

@@ -103,6 +103,20 @@ class RecordLogTest {
     }
 
     @Test
+    void shouldReadNothingNewestFirstFromALogWithoutRecords() {
+        try (RecordLog log = open(); LogReader reader = log.newestFirst()) {
+            assertThat(reader.next()).isFalse();
+        }
+        try (RecordLog log = open()) {
+            append(log, 3, 1);
+            log.startOver(log.lastSeq());
+            try (LogReader reader = log.newestFirst()) {
+                assertThat(reader.next()).isFalse();
+            }
+        }
+    }
+
+    @Test
     void shouldReleaseWholeFilesAndFinishACutShortRelease() throws IOException {
         try (RecordLog log = open()) {
             append(log, 60, 1);
