@@ -24,6 +24,7 @@ import io.ferry.volume.VolumeFile;
 import io.ferry.nbd.NbdExportRegistry;
 import io.ferry.nbd.NbdServer;
 import io.ferry.time.EpochNanoClock;
+import io.ferry.daemon.PrivateFiles;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -64,7 +65,8 @@ public final class AgentNode implements AutoCloseable {
     private ApiServer apiServer;
 
     /** One consistency group's running parts. */
-    public record Group(GroupConfig config, Journal journal, WritePipeline pipeline, List<VolumeFile> files) {
+    public record Group(GroupConfig config, Journal journal, WritePipeline pipeline, List<VolumeFile> files,
+            Generation.Identity identity) {
     }
 
     private AgentNode(AgentConfig config) {
@@ -82,8 +84,8 @@ public final class AgentNode implements AutoCloseable {
     }
 
     private void start(EpochNanoClock clock) throws IOException {
-        Files.createDirectories(config.dataDir());
-        Path journalRoot = Files.createDirectories(config.dataDir().resolve("journal"));
+        PrivateFiles.directories(config.dataDir());
+        Path journalRoot = PrivateFiles.directories(config.dataDir().resolve("journal"));
         for (GroupConfig groupConfig : config.groups()) {
             List<CaptureGroup.Volume> volumes = new ArrayList<>();
             for (VolumeConfig volume : groupConfig.volumes()) {
@@ -96,7 +98,9 @@ public final class AgentNode implements AutoCloseable {
             Journal journal = capture.journal();
             pipeline.metrics(AgentMetrics.writeLatency(metrics, groupConfig.name()),
                     AgentMetrics.journalSync(metrics, groupConfig.name()));
-            groups.put(groupConfig.name(), new Group(groupConfig, journal, pipeline, capture.files()));
+            Generation.Identity identity = Generation.loadOrCreate(config.dataDir(), groupConfig.name(),
+                    () -> journal.lastSeq() == 0 && journal.firstSeq() == 1 && holdNoData(capture.files()));
+            groups.put(groupConfig.name(), new Group(groupConfig, journal, pipeline, capture.files(), identity));
             for (CapturedVolume export : capture.exports()) {
                 exports.put(export.name(), export);
             }
@@ -137,12 +141,23 @@ public final class AgentNode implements AutoCloseable {
                 volumes.add(new VolumeInfo(volume.name(), volume.sizeBytes()));
             }
             shipped.add(new ShippedGroup(group.config().name(), group.journal(), group.pipeline(), volumes,
-                    Generation.loadOrCreate(config.dataDir(), group.config().name()),
-                    group.config().rpo().toNanos(), MAX_DELTA_BYTES, MAX_IN_FLIGHT_BYTES));
+                    group.identity().generationId(), group.config().rpo().toNanos(), MAX_DELTA_BYTES,
+                    MAX_IN_FLIGHT_BYTES, new ShippedGroup.SyncSource(group.files(),
+                    group.identity().journalCoversVolumes(), config.syncMaxRateBytes())));
         }
         shipper = Shipper.start(config.id(), config.receiver(), ssl, shipped, clock);
         resources.add(shipper);
         LOG.info("replicating {} group(s) to {} (TLS provider {})", shipped.size(), config.receiver(), TlsContexts.providerName());
+    }
+
+    /** Whether no volume holds data: then the journal, from its first record, rebuilds them. */
+    private static boolean holdNoData(List<VolumeFile> files) throws IOException {
+        for (VolumeFile file : files) {
+            if (!file.holdsNoData()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The replication shipper, or null when no receiver is configured. */

@@ -1,6 +1,7 @@
 package io.ferry.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.LongNode;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -54,7 +55,7 @@ final class StatusTable {
                 bytes(group.path("journalBytes")),
             });
         }
-        return out.append(table(rows)).toString();
+        return out.append(table(rows)).append(syncBars(status)).toString();
     }
 
     private static String renderReceiver(JsonNode status) {
@@ -74,7 +75,40 @@ final class StatusTable {
                 bytes(group.path("undoBytes")),
             });
         }
-        return out.append(table(rows)).toString();
+        return out.append(table(rows)).append(syncBars(status)).toString();
+    }
+
+    private static final int BAR_WIDTH = 30;
+
+    /**
+     * One line per group with a sync under way: {@code db  initial sync [#####.....] 42% 1.2 GiB of
+     * 4.0 GiB, 1.0 GiB sent, 180.3 MiB/s, ETA 19s}.
+     */
+    static String syncBars(JsonNode status) {
+        StringBuilder out = new StringBuilder();
+        for (JsonNode group : status.path("groups")) {
+            JsonNode sync = group.path("sync");
+            if (!sync.isObject()) {
+                continue;
+            }
+            long total = sync.path("totalBytes").asLong(0);
+            long done = Math.min(total, sync.path("doneBytes").asLong(0));
+            int percent = total == 0 ? 100 : (int) (done * 100 / total);
+            int filled = total == 0 ? BAR_WIDTH : (int) (done * BAR_WIDTH / total);
+            out.append(text(group.path("name"))).append("  ").append(text(sync.path("kind"))).append(" sync [")
+                    .append("#".repeat(filled)).append(".".repeat(BAR_WIDTH - filled)).append("] ")
+                    .append(percent).append("% ").append(bytes(sync.path("doneBytes"))).append(" of ")
+                    .append(bytes(sync.path("totalBytes"))).append(", ").append(bytes(sync.path("sentBytes")))
+                    .append(" sent");
+            JsonNode eta = sync.path("etaSeconds");
+            if (eta.isNumber() && eta.asDouble() > 0) {
+                // the status gives the time left at the rate so far: the rate follows from it
+                long rate = Math.round((total - done) / eta.asDouble());
+                out.append(", ").append(bytes(new LongNode(rate))).append("/s");
+            }
+            out.append(", ETA ").append(eta.isNumber() ? seconds(eta) : "-").append('\n');
+        }
+        return out.toString();
     }
 
     /** Left-aligned columns two spaces apart; a note instead of an empty table. */

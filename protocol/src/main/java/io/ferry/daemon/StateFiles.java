@@ -32,8 +32,9 @@ public interface StateFiles {
         @Override
         public void writeAtomically(Path file, byte[] bytes) throws IOException {
             Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-            try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    StandardOpenOption.TRUNCATE_EXISTING)) {
+            Files.deleteIfExists(tmp); // a leftover may have wider permissions than a new file gets
+            try (FileChannel channel = FileChannel.open(tmp, java.util.Set.of(StandardOpenOption.CREATE_NEW,
+                    StandardOpenOption.WRITE), PrivateFiles.fileAttribute())) {
                 ByteBuffer buffer = ByteBuffer.wrap(bytes);
                 while (buffer.hasRemaining()) {
                     channel.write(buffer);

@@ -1,5 +1,8 @@
 package io.ferry.log;
 
+import io.ferry.daemon.PrivateFiles;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import java.io.File;
 import java.io.IOException;
 import java.nio.ByteOrder;
@@ -103,6 +106,7 @@ import net.openhft.chronicle.wire.DocumentContext;
  * releaser, so {@link #close} leaves no thread running. The same flags are in bin/jvm-flags.
  */
 public final class RecordLog implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(RecordLog.class);
 
     /** Largest record (seq header and body). */
     public static final int MAX_RECORD_BYTES = 60 << 20;
@@ -264,7 +268,7 @@ public final class RecordLog implements AutoCloseable {
         }
         Path realDir;
         try {
-            Files.createDirectories(dir);
+            PrivateFiles.directories(dir);
             realDir = dir.toRealPath();
         } catch (IOException e) {
             throw new LogException("cannot create the directory " + dir + " of the " + name + ": " + e, e);
@@ -275,8 +279,8 @@ public final class RecordLog implements AutoCloseable {
         FileChannel lockChannel = null;
         RecordLog log = null;
         try {
-            lockChannel = FileChannel.open(realDir.resolve(LOCK_FILE), StandardOpenOption.CREATE,
-                    StandardOpenOption.WRITE);
+            lockChannel = FileChannel.open(realDir.resolve(LOCK_FILE), Set.of(StandardOpenOption.CREATE,
+                    StandardOpenOption.WRITE), PrivateFiles.fileAttribute());
             FileLock lock;
             try {
                 lock = lockChannel.tryLock();
@@ -291,6 +295,7 @@ public final class RecordLog implements AutoCloseable {
             log = new RecordLog(realDir, name, options, lockChannel, lock);
             log.recover();
             log.sync();
+            restrictFiles(realDir);
             return log;
         } catch (IOException | RuntimeException e) {
             if (log != null) {
@@ -313,6 +318,17 @@ public final class RecordLog implements AutoCloseable {
 
     public Path directory() {
         return dir;
+    }
+
+    /** Makes the files Chronicle created in {@code dir} (metadata, cycles) private, 0600. */
+    private static void restrictFiles(Path dir) throws IOException {
+        try (var files = Files.list(dir)) {
+            for (Path file : (Iterable<Path>) files::iterator) {
+                if (Files.isRegularFile(file)) {
+                    PrivateFiles.restrict(file);
+                }
+            }
+        }
     }
 
     /** Last seq of the last record appended (recovered on open), 0 for an empty log. */
@@ -873,7 +889,14 @@ public final class RecordLog implements AutoCloseable {
 
         @Override
         public synchronized void onAcquired(int cycle, File file) {
-            byCycle.put(cycle, file);
+            if (byCycle.put(cycle, file) == null) {
+                try {
+                    // Chronicle creates its files (this cycle's, and its metadata file lazily) as the umask says
+                    restrictFiles(file.toPath().getParent());
+                } catch (IOException e) {
+                    LOG.warn("cannot make the files of {} private (0600): {}", file.getParent(), e.toString());
+                }
+            }
             holders.merge(cycle, 1, Integer::sum);
         }
 

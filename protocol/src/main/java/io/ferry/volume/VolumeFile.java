@@ -66,8 +66,9 @@ public final class VolumeFile implements AutoCloseable {
                         + sizeBytes + " bytes; fix 'size' in the configuration (ferry never resizes a volume)");
             }
         } else {
-            channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE,
-                    StandardOpenOption.CREATE_NEW, StandardOpenOption.SPARSE);
+            channel = FileChannel.open(path, java.util.Set.of(StandardOpenOption.READ, StandardOpenOption.WRITE,
+                    StandardOpenOption.CREATE_NEW, StandardOpenOption.SPARSE), io.ferry.daemon.PrivateFiles.fileAttribute());
+            io.ferry.daemon.PrivateFiles.restrict(path);
             // setLength extends with a hole: no block of the new volume is allocated.
             try (java.io.RandomAccessFile file = new java.io.RandomAccessFile(path.toFile(), "rw")) {
                 file.setLength(sizeBytes);
@@ -171,6 +172,33 @@ public final class VolumeFile implements AutoCloseable {
                 position = hole;
             }
         }
+    }
+
+    /**
+     * Whether the file holds no data: a hole end to end where the file system reports holes,
+     * else (or where it reports data) every byte reads as zero.
+     */
+    public boolean holdsNoData() throws IOException {
+        long[] dataAt = {-1};
+        long[] position = {0};
+        allocation(0, sizeBytes(), Integer.MAX_VALUE, (length, hole) -> {
+            if (!hole && dataAt[0] < 0) {
+                dataAt[0] = position[0];
+            }
+            position[0] += length;
+        });
+        if (dataAt[0] < 0) {
+            return true;
+        }
+        ByteBuffer chunk = ByteBuffer.allocate(ZERO_CHUNK_BYTES);
+        for (long at = dataAt[0]; at < sizeBytes(); at += ZERO_CHUNK_BYTES) {
+            chunk.clear().limit((int) Math.min(ZERO_CHUNK_BYTES, sizeBytes() - at));
+            read(at, chunk);
+            if (!Zeroes.allZero(chunk, 0, chunk.limit())) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Receives allocation runs. */

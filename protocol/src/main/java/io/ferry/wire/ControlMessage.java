@@ -9,7 +9,8 @@ import io.netty.buffer.ByteBufAllocator;
  * whole frame and whose static {@code decode(ByteBuf body)} reads a body and throws
  * {@link ProtocolException} for anything malformed.
  */
-public sealed interface ControlMessage permits Hello, HelloAck, Ack, Heartbeat, ErrorMessage, Bookmark {
+public sealed interface ControlMessage permits Hello, HelloAck, Ack, Heartbeat, ErrorMessage, Bookmark,
+        SyncMark, BlockHashes, BlockDiff {
 
     /** The frame type this message travels as ({@link Frames}). */
     int frameType();
@@ -35,6 +36,9 @@ public sealed interface ControlMessage permits Hello, HelloAck, Ack, Heartbeat, 
             case Frames.HEARTBEAT -> Heartbeat.decode(body);
             case Frames.ERROR -> ErrorMessage.decode(body);
             case Frames.BOOKMARK -> Bookmark.decode(body);
+            case Frames.SYNC -> SyncMark.decode(body);
+            case Frames.HASHES -> BlockHashes.decode(body);
+            case Frames.DIFF -> BlockDiff.decode(body);
             default -> throw new ProtocolException(ErrorCode.UNKNOWN_TYPE,
                     Frames.typeName(type) + " is not a control message type");
         };

@@ -26,9 +26,14 @@ public enum ErrorCode {
     /** The group was promoted on the receiver; the agent is fenced and must not ship to it. */
     GROUP_PROMOTED(10),
     /** The peer failed on its own side (a bug or an I/O error), not because of what was sent. */
-    INTERNAL(11);
+    INTERNAL(11),
+    /**
+     * The agent's data generation of a group is not the one the receiver's replicas follow (the
+     * agent's state was lost or another agent reuses the name): nothing is applied.
+     */
+    GENERATION_MISMATCH(12);
 
-    private static final ErrorCode[] BY_WIRE_CODE = new ErrorCode[12];
+    private static final ErrorCode[] BY_WIRE_CODE = new ErrorCode[values().length + 1]; // codes are 1..n
 
     static {
         for (ErrorCode c : values()) {

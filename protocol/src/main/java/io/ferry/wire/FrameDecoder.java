@@ -80,7 +80,7 @@ public final class FrameDecoder extends ByteToMessageDecoder {
         int type = in.getUnsignedByte(start + Frames.OFFSET_TYPE);
         if (!Frames.isKnownType(type)) {
             return new ProtocolException(ErrorCode.UNKNOWN_TYPE, "frame header has type " + type
-                    + ", known types are " + Frames.HELLO + ".." + Frames.BOOKMARK);
+                    + ", known types are " + Frames.HELLO + ".." + Frames.DIFF);
         }
         int flags = in.getUnsignedShort(start + Frames.OFFSET_FLAGS);
         if (flags != 0) {

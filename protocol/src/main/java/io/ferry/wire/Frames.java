@@ -9,7 +9,7 @@ import io.netty.buffer.ByteBuf;
  * <pre>
  *   u32 magic        0x46525259 ("FRRY")
  *   u8  version      {@link #VERSION}
- *   u8  type         {@link #HELLO} .. {@link #BOOKMARK}
+ *   u8  type         {@link #HELLO} .. {@link #DIFF}
  *   u16 flags        0 (no flags are defined; anything else is MALFORMED)
  *   u32 bodyLength   bytes of body that follow, at most the negotiated maximum
  * </pre>
@@ -31,6 +31,12 @@ public final class Frames {
     public static final int ERROR = 6;
     /** Reserved for the next protocol step (named recovery points); decodable now. */
     public static final int BOOKMARK = 7;
+    /** A synchronization marker of a group, in order with its deltas ({@link SyncMark}). */
+    public static final int SYNC = 8;
+    /** The agent's hashes of a region at a seq ({@link BlockHashes}). */
+    public static final int HASHES = 9;
+    /** The receiver's answer to HASHES: the ranges that differ ({@link BlockDiff}). */
+    public static final int DIFF = 10;
 
     /** Largest body a peer may send unless HELLO_ACK negotiated otherwise. */
     public static final int DEFAULT_MAX_FRAME_BYTES = 40 << 20;
@@ -45,7 +51,7 @@ public final class Frames {
     }
 
     public static boolean isKnownType(int type) {
-        return type >= HELLO && type <= BOOKMARK;
+        return type >= HELLO && type <= DIFF;
     }
 
     /** The protocol name of a frame type, for log lines and messages. */
@@ -58,6 +64,9 @@ public final class Frames {
             case HEARTBEAT -> "HEARTBEAT";
             case ERROR -> "ERROR";
             case BOOKMARK -> "BOOKMARK";
+            case SYNC -> "SYNC";
+            case HASHES -> "HASHES";
+            case DIFF -> "DIFF";
             default -> "type " + type;
         };
     }

@@ -12,6 +12,18 @@ public record GroupAck(String name, long durableSeq, long generationId, int stat
     public static final int STATUS_PROMOTED = 1;
     /** The agent is not allowed to replicate into this group. */
     public static final int STATUS_NOT_ALLOWED = 2;
+    /**
+     * The replica does not hold the agent's volumes yet and holds nothing else (the receiver made
+     * it empty): the agent ships from {@code durableSeq + 1} and syncs what its volumes hold, data
+     * only (holes and zeroes are holes at the replica already).
+     */
+    public static final int STATUS_SYNC_EMPTY = 3;
+    /**
+     * The replica does not hold the agent's volumes and may hold other data (a replica placed
+     * there, or one a sync had begun on): the agent ships from {@code durableSeq + 1} and syncs
+     * every region, zero regions included.
+     */
+    public static final int STATUS_SYNC_ALL = 4;
 
     static final int MIN_WIRE_BYTES = 1 + 1 + 8 + 8 + 1;
 
@@ -20,13 +32,19 @@ public record GroupAck(String name, long durableSeq, long generationId, int stat
         if (durableSeq < 0) {
             throw new IllegalArgumentException("group " + name + " durableSeq is " + durableSeq + ", must be >= 0");
         }
-        if (status < STATUS_OK || status > STATUS_NOT_ALLOWED) {
+        if (status < STATUS_OK || status > STATUS_SYNC_ALL) {
             throw new IllegalArgumentException("group " + name + " status is " + status
-                    + ", must be 0 (OK), 1 (PROMOTED) or 2 (NOT_ALLOWED)");
+                    + ", must be 0 (OK), 1 (PROMOTED), 2 (NOT_ALLOWED), 3 (SYNC_EMPTY) or 4 (SYNC_ALL)");
         }
     }
 
+    /** Whether the agent may ship (a sync may be asked for as well). */
     public boolean ok() {
-        return status == STATUS_OK;
+        return status == STATUS_OK || needsSync();
+    }
+
+    /** Whether the receiver asks for a sync of the group's volumes. */
+    public boolean needsSync() {
+        return status == STATUS_SYNC_EMPTY || status == STATUS_SYNC_ALL;
     }
 }

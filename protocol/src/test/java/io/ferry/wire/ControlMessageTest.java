@@ -33,7 +33,9 @@ class ControlMessageTest {
                 new Heartbeat(Long.MIN_VALUE),
                 new ErrorMessage(ErrorCode.GROUP_PROMOTED, "group db was promoted on receiver r1 — fenced"),
                 new ErrorMessage(ErrorCode.INTERNAL, ""),
-                new Bookmark("db", 12, "nightly ✓"));
+                new Bookmark("db", 12, "nightly ✓"),
+                new SyncMark("db", 7, SyncMark.BEGIN, SyncMark.INITIAL, 1L << 40, 0),
+                new SyncMark("db", 9, SyncMark.END, SyncMark.RESYNC, 4096, 4096));
         for (ControlMessage m : messages) {
             ByteBuf frame = m.encode(ByteBufAllocator.DEFAULT);
             try {
@@ -58,6 +60,21 @@ class ControlMessageTest {
     }
 
     @Test
+    void shouldRefuseASyncMarkWhoseFieldsAreOutOfRange() {
+        for (int[] bad : new int[][] {{0, 1}, {4, 1}, {1, 0}, {1, 3}}) {
+            ByteBuf frame = new SyncMark("g", 1, SyncMark.BEGIN, SyncMark.INITIAL, 8, 0).encode(ByteBufAllocator.DEFAULT);
+            int phaseAt = Frames.HEADER_BYTES + 2 + 8;
+            frame.setByte(phaseAt, bad[0]);
+            frame.setByte(phaseAt + 1, bad[1]);
+            assertMalformed(frame.skipBytes(Frames.HEADER_BYTES), SyncMark::decode, bad[0] == 0 || bad[0] == 4
+                    ? "phase" : "kind");
+        }
+        ByteBuf overDone = new SyncMark("g", 1, SyncMark.PROGRESS, SyncMark.INITIAL, 8, 8).encode(ByteBufAllocator.DEFAULT);
+        overDone.setLong(overDone.writerIndex() - 8, 9);
+        assertMalformed(overDone.skipBytes(Frames.HEADER_BYTES), SyncMark::decode, "doneBytes 9 of totalBytes 8");
+    }
+
+    @Test
     void shouldKeepErrorCodesStable() {
         assertThat(ErrorCode.BAD_MAGIC.wireCode()).isEqualTo(1);
         assertThat(ErrorCode.INTERNAL.wireCode()).isEqualTo(11);
@@ -65,13 +82,15 @@ class ControlMessageTest {
             assertThat(ErrorCode.ofWireCode(c.wireCode())).isSameAs(c);
         }
         assertThat(ErrorCode.ofWireCode(0)).isNull();
-        assertThat(ErrorCode.ofWireCode(12)).isNull();
+        assertThat(ErrorCode.GENERATION_MISMATCH.wireCode()).isEqualTo(12);
+        assertThat(ErrorCode.ofWireCode(13)).isNull();
     }
 
     @Test
     void shouldRefuseTrailingBytesAfterEveryMessage() {
         for (ControlMessage m : List.of(HELLO, HELLO_ACK, new Ack("g", 1), new Heartbeat(1),
-                new ErrorMessage(ErrorCode.MALFORMED, "t"), new Bookmark("g", 1, "l"))) {
+                new ErrorMessage(ErrorCode.MALFORMED, "t"), new Bookmark("g", 1, "l"),
+                new SyncMark("g", 1, SyncMark.PROGRESS, SyncMark.INITIAL, 8, 4))) {
             ByteBuf frame = m.encode(ByteBufAllocator.DEFAULT);
             frame.skipBytes(Frames.HEADER_BYTES).writeByte(0);
             assertMalformed(frame, b -> ControlMessage.decode(m.frameType(), b), "1 trailing bytes");
@@ -81,7 +100,8 @@ class ControlMessageTest {
     @Test
     void shouldRefuseEveryTruncationOfEveryMessage() {
         for (ControlMessage m : List.of(HELLO, HELLO_ACK, new Ack("g", 1), new Heartbeat(1),
-                new ErrorMessage(ErrorCode.MALFORMED, "text"), new Bookmark("g", 1, "label"))) {
+                new ErrorMessage(ErrorCode.MALFORMED, "text"), new Bookmark("g", 1, "label"),
+                new SyncMark("g", 1, SyncMark.PROGRESS, SyncMark.INITIAL, 8, 4))) {
             ByteBuf frame = m.encode(ByteBufAllocator.DEFAULT);
             int bodyLength = frame.readableBytes() - Frames.HEADER_BYTES;
             for (int cut = 0; cut < bodyLength; cut++) {
@@ -154,8 +174,8 @@ class ControlMessageTest {
     @Test
     void shouldRefuseAnUnknownGroupStatus() {
         ByteBuf body = Unpooled.buffer().writeByte(1).writeInt(1 << 20).writeShort(1)
-                .writeBytes(name("g")).writeLong(0).writeLong(0).writeByte(3);
-        assertMalformed(body, HelloAck::decode, "status is 3");
+                .writeBytes(name("g")).writeLong(0).writeLong(0).writeByte(5);
+        assertMalformed(body, HelloAck::decode, "status is 5");
     }
 
     @Test

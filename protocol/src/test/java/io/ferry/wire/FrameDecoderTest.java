@@ -99,7 +99,7 @@ class FrameDecoderTest {
 
     @Test
     void shouldRefuseUnknownTypes() {
-        for (int type : new int[] {0, 8, 255}) {
+        for (int type : new int[] {0, Frames.DIFF + 1, 255}) {
             EmbeddedChannel ch = new EmbeddedChannel(new FrameDecoder(1024));
             assertThatThrownBy(() -> ch.writeInbound(header(Frames.MAGIC, Frames.VERSION, type, 0, 0)))
                     .isInstanceOfSatisfying(ProtocolException.class,

@@ -19,6 +19,7 @@ import io.ferry.replica.store.RecoveryPoints;
 import io.ferry.time.EpochNanoClock;
 import io.ferry.tls.TlsContexts;
 import io.netty.handler.ssl.SslContext;
+import io.ferry.daemon.PrivateFiles;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -80,7 +81,7 @@ public final class ReceiverNode implements AutoCloseable {
     }
 
     private void start(EpochNanoClock clock) throws IOException {
-        Files.createDirectories(config.dataDir());
+        PrivateFiles.directories(config.dataDir());
         String token = ApiToken.loadOrCreate(config.dataDir());
         SslContext sslContext = TlsContexts.server(config.tls());
 

@@ -116,8 +116,7 @@ class ReceiverPromoteTest {
 
     private TestAgentConnection replicateThreeWrites() throws InterruptedException {
         TestAgentConnection agent = connect();
-        agent.send(new Hello("host-a", 1, 1, List.of(new GroupHello("db", 5, DB_VOLUMES))));
-        assertThat(agent.next()).isInstanceOf(HelloAck.class);
+        agent.hello(new Hello("host-a", 1, 1, List.of(new GroupHello("db", 5, DB_VOLUMES))));
         agent.send(delta(1, 3, (byte) 0x5a));
         assertThat(agent.next()).isEqualTo(new Ack("db", 3));
         return agent;
@@ -202,8 +201,7 @@ class ReceiverPromoteTest {
         api().post("/v1/groups/db/promote", Map.of("point", "latest"));
 
         try (TestAgentConnection agent = connect()) {
-            agent.send(new Hello("host-a", 1, 1, List.of(new GroupHello("db", 5, DB_VOLUMES))));
-            HelloAck helloAck = (HelloAck) agent.next();
+            HelloAck helloAck = agent.hello(new Hello("host-a", 1, 1, List.of(new GroupHello("db", 5, DB_VOLUMES))));
             assertThat(helloAck.groups()).containsExactly(
                     new GroupAck("db", 3, node.group("db").generationId(), GroupAck.STATUS_PROMOTED));
 
@@ -260,8 +258,7 @@ class ReceiverPromoteTest {
         assertThat(node.exports().names()).containsExactlyInAnyOrder("db-data", "db-log");
         assertThat(api().get("/v1/groups/db").get("state").asText()).isEqualTo("promoted");
         try (TestAgentConnection agent = connect()) {
-            agent.send(new Hello("host-a", 1, 1, List.of(new GroupHello("db", 5, DB_VOLUMES))));
-            assertThat(((HelloAck) agent.next()).groups()).containsExactly(
+            assertThat(agent.hello(new Hello("host-a", 1, 1, List.of(new GroupHello("db", 5, DB_VOLUMES)))).groups()).containsExactly(
                     new GroupAck("db", 3, generation, GroupAck.STATUS_PROMOTED));
         }
         byte[] block = new byte[4096];

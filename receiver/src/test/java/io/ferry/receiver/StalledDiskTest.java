@@ -155,9 +155,8 @@ class StalledDiskTest {
             throws InterruptedException {
         TestAgentConnection agent = TestAgentConnection.connect(clientLoop, TlsContexts.client(hostA), address);
         open.add(agent);
-        agent.send(new Hello("host-a", 1, 1, List.of(new GroupHello("db", db.generationId(), DB),
+        agent.hello(new Hello("host-a", 1, 1, List.of(new GroupHello("db", db.generationId(), DB),
                 new GroupHello("web", web.generationId(), WEB))));
-        assertThat(agent.next()).isInstanceOf(HelloAck.class);
         return agent;
     }
 

@@ -1,5 +1,10 @@
 package io.ferry.receiver;
 
+import io.ferry.wire.GroupAck;
+import io.ferry.wire.Hello;
+import io.ferry.wire.HelloAck;
+import io.ferry.wire.SyncMark;
+
 import io.ferry.wire.ControlMessage;
 import io.ferry.wire.Frame;
 import io.ferry.wire.FrameDecoder;
@@ -74,6 +79,26 @@ final class TestAgentConnection implements AutoCloseable {
 
     void send(ByteBuf frame) {
         channel.writeAndFlush(frame);
+    }
+
+    /**
+     * Sends {@code hello} and returns the receiver's HELLO_ACK; for every group the receiver asks
+     * to sync, answers as an agent whose journal holds every write since its volumes were created
+     * empty does: BEGIN and END at the durable seq (the replica then holds the volumes).
+     */
+    HelloAck hello(Hello hello) throws InterruptedException {
+        send(hello);
+        ControlMessage reply = next();
+        if (!(reply instanceof HelloAck ack)) {
+            throw new AssertionError("expected HELLO_ACK, got " + reply);
+        }
+        for (GroupAck group : ack.groups()) {
+            if (group.needsSync()) {
+                send(new SyncMark(group.name(), group.durableSeq(), SyncMark.BEGIN, SyncMark.INITIAL, 0, 0));
+                send(new SyncMark(group.name(), group.durableSeq(), SyncMark.END, SyncMark.INITIAL, 0, 0));
+            }
+        }
+        return ack;
     }
 
     /** The next message from the receiver, or null if none came within the timeout. */

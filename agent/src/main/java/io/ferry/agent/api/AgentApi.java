@@ -119,6 +119,9 @@ public final class AgentApi {
             g.put("lagSeconds", view == null ? 0.0 : view.lagSeconds());
             g.put("rpoBreach", view != null && view.rpoBreach());
             g.put("journalBytes", group.journal().bytesOnDisk());
+            g.put("mode", "journal");
+            g.put("dirtyBytes", 0L);
+            g.put("sync", view == null ? null : view.sync());
             if (view != null) {
                 g.put("bytesCaptured", view.bytesCaptured());
                 g.put("bytesShipped", view.bytesShipped());

@@ -27,9 +27,10 @@ import java.util.Objects;
  * @param tls the agent's TLS identity; null when not configured
  * @param journalMaxBytes the journal size at which a group switches to a dirty-region bitmap
  * @param groups the consistency groups, in file order
+ * @param syncMaxRateBytes the data bytes per second a sync may read and send ({@code sync.maxRate}); 0: no bound
  */
 public record AgentConfig(String id, Path dataDir, NbdSettings nbd, HostPort apiListen, HostPort receiver,
-                          TlsFiles tls, long journalMaxBytes, List<GroupConfig> groups) {
+                          TlsFiles tls, long journalMaxBytes, List<GroupConfig> groups, long syncMaxRateBytes) {
 
     public static final HostPort DEFAULT_API_LISTEN = new HostPort("127.0.0.1", 9400);
     public static final long DEFAULT_JOURNAL_MAX_BYTES = 8L << 30;
@@ -46,6 +47,15 @@ public record AgentConfig(String id, Path dataDir, NbdSettings nbd, HostPort api
             throw new IllegalArgumentException("journalMaxBytes must be positive: " + journalMaxBytes);
         }
         groups = List.copyOf(groups);
+        if (syncMaxRateBytes < 0) {
+            throw new IllegalArgumentException("syncMaxRateBytes must be >= 0: " + syncMaxRateBytes);
+        }
+    }
+
+    /** No bound on a sync's rate. */
+    public AgentConfig(String id, Path dataDir, NbdSettings nbd, HostPort apiListen, HostPort receiver,
+                       TlsFiles tls, long journalMaxBytes, List<GroupConfig> groups) {
+        this(id, dataDir, nbd, apiListen, receiver, tls, journalMaxBytes, groups, 0);
     }
 
     /** The group called {@code name}, or null. */
@@ -79,7 +89,7 @@ public record AgentConfig(String id, Path dataDir, NbdSettings nbd, HostPort api
     }
 
     private static AgentConfig parse(ConfigNode root, Path baseDir) {
-        root.rejectUnknownKeys("id", "dataDir", "nbd", "api", "receiver", "tls", "journal", "groups");
+        root.rejectUnknownKeys("id", "dataDir", "nbd", "api", "receiver", "tls", "journal", "sync", "groups");
         String id = root.requireName("id");
 
         Path dataDir = root.requirePath("dataDir", baseDir);
@@ -124,6 +134,19 @@ public record AgentConfig(String id, Path dataDir, NbdSettings nbd, HostPort api
             }
         }
 
+        long syncMaxRate = 0;
+        ConfigNode syncNode = root.optionalChild("sync").orElse(null);
+        if (syncNode != null && syncNode.has("maxRate")) {
+            syncNode.rejectUnknownKeys("maxRate");
+            syncMaxRate = syncNode.requireBytes("maxRate");
+            if (syncMaxRate <= 0) {
+                throw syncNode.error("maxRate", "0 bytes per second; expected a positive rate per second (e.g."
+                        + " 200MiB), or no maxRate for no bound");
+            }
+        } else if (syncNode != null) {
+            syncNode.rejectUnknownKeys("maxRate");
+        }
+
         List<ConfigNode> groupNodes = root.list("groups");
         if (groupNodes.isEmpty()) {
             throw root.error("groups", "the list is empty; expected at least one consistency group");
@@ -152,7 +175,7 @@ public record AgentConfig(String id, Path dataDir, NbdSettings nbd, HostPort api
             groups.add(new GroupConfig(name, rpo, volumes));
         }
         return new AgentConfig(id, dataDir, new NbdSettings(nbdListen, nbdSocket), apiListen, receiver, tls,
-                journalMaxBytes, groups);
+                journalMaxBytes, groups, syncMaxRate);
     }
 
     private static VolumeConfig volume(ConfigNode node, Path baseDir, Map<String, String> exportPaths,

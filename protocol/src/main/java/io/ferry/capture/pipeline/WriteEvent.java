@@ -9,6 +9,8 @@ final class WriteEvent {
     static final byte WRITE_ZEROES = 2;
     static final byte TRIM = 3;
     static final byte FLUSH = 4;
+    /** Work run on the pipeline thread between two writes ({@link WritePipeline.InOrder}). */
+    static final byte IN_ORDER = 5;
 
     byte op;
     int volume;
@@ -17,6 +19,7 @@ final class WriteEvent {
     boolean fua;
     ByteBuf data;
     IoCompletion done;
+    WritePipeline.InOrder work;
 
     void set(byte op, int volume, long offset, long length, boolean fua, ByteBuf data, IoCompletion done) {
         this.op = op;
@@ -31,5 +34,6 @@ final class WriteEvent {
     void clear() {
         data = null;
         done = null;
+        work = null;
     }
 }

@@ -16,6 +16,7 @@ import io.ferry.nbd.IoCompletion;
 import io.ferry.nbd.NbdErrors;
 import io.ferry.time.EpochNanoClock;
 import io.netty.buffer.ByteBuf;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -71,6 +72,8 @@ public final class WritePipeline implements AutoCloseable {
     private volatile LatencyRecorder writeLatency = LatencyRecorder.NOOP;
     private volatile Runnable afterBatch = () -> { };
     private volatile boolean closed;
+    /** Set on close: in-order work still in the ring is refused, not run. */
+    private volatile boolean closedForWork;
     private volatile String failure;
     private volatile long capturedSeq;
     /** Producers holding requests until the ring has room; the pipeline thread wakes them. */
@@ -179,6 +182,58 @@ public final class WritePipeline implements AutoCloseable {
         publish(WriteEvent.TRIM, volume, offset, length, fua, null, done);
     }
 
+    /**
+     * Work the pipeline thread runs between two writes of the group: it sees the volume files
+     * exactly as the writes up to {@link Sequenced#capturedSeq()} left them (no write is in
+     * progress, none after it has started), and whatever it journals takes the next seqs, so a
+     * region read here and journaled is ordered with the group's writes like a write of its own
+     * (a later write always carries a higher seq).
+     */
+    public interface InOrder {
+        /** Pipeline thread. An exception fails the group (as a journal failure of a write does). */
+        void run(Sequenced group) throws IOException;
+
+        /** The group failed or closed before the work could run: it never will. Pipeline thread. */
+        default void refused(String why) {
+        }
+    }
+
+    /** What {@link InOrder} work sees of the group; valid only while it runs. */
+    public interface Sequenced {
+        VolumeFile file(int volume);
+
+        /** The seq of the last write applied to the files. */
+        long capturedSeq();
+
+        /**
+         * Journals a record at the next seq without touching the volume: {@link Journal#WRITE}
+         * with exactly {@code length} bytes of {@code data}, or {@link Journal#WRITE_ZEROES}
+         * with none. Returns the seq.
+         */
+        long journal(int volume, byte type, long offset, long length, ByteBuffer data);
+    }
+
+    /** Queues {@code work} behind every request published so far, without waiting; false when the ring is full. */
+    public boolean tryRunInOrder(InOrder work) {
+        if (closed) {
+            return false;
+        }
+        long slot;
+        try {
+            slot = ring.tryNext();
+        } catch (InsufficientCapacityException full) {
+            return false;
+        }
+        try {
+            WriteEvent event = ring.get(slot);
+            event.set(WriteEvent.IN_ORDER, 0, 0, 0, false, null, null);
+            event.work = work;
+        } finally {
+            ring.publish(slot);
+        }
+        return true;
+    }
+
     /** Completes once every write of this group answered before the call is durable. */
     public void submitFlush(IoCompletion done) {
         publish(WriteEvent.FLUSH, 0, 0, 0, false, null, done);
@@ -256,6 +311,7 @@ public final class WritePipeline implements AutoCloseable {
             return;
         }
         closed = true;
+        closedForWork = true;
         try {
             disruptor.shutdown(30, TimeUnit.SECONDS);
         } catch (com.lmax.disruptor.TimeoutException e) {
@@ -292,6 +348,70 @@ public final class WritePipeline implements AutoCloseable {
 
         @Override
         public void onEvent(WriteEvent event, long ringSeq, boolean endOfBatch) {
+            if (event.op == WriteEvent.IN_ORDER) {
+                runInOrder(event);
+            } else {
+                onRequest(event);
+            }
+            if (endOfBatch) {
+                if (!waiters.isEmpty()) {
+                    committer.submit(new GroupCommitter.Batch(waiters.toArray(IoCompletion[]::new), dirty));
+                    waiters.clear();
+                    dirty = new boolean[files.length];
+                }
+                if (captured) {
+                    captured = false;
+                    afterBatch.run();
+                }
+            }
+            if (endOfBatch || ((ringSeq & (RELEASE_EVERY - 1)) == RELEASE_EVERY - 1 && !waitingForRoom.isEmpty())) {
+                freeSlotsUpTo(ringSeq);
+            }
+        }
+
+        private void runInOrder(WriteEvent event) {
+            InOrder work = event.work;
+            event.clear();
+            long before = capturedSeq;
+            if (failure != null || closedForWork) {
+                work.refused(failure != null ? failure : "the group is closing");
+                return;
+            }
+            try {
+                work.run(sequenced);
+            } catch (Exception e) {
+                fail("in-order work " + work + " failed: " + e);
+                work.refused(String.valueOf(e));
+            }
+            if (capturedSeq != before) {
+                captured = true;
+            }
+        }
+
+        private final Sequenced sequenced = new Sequenced() {
+            @Override
+            public VolumeFile file(int volume) {
+                return files[volume];
+            }
+
+            @Override
+            public long capturedSeq() {
+                return capturedSeq;
+            }
+
+            @Override
+            public long journal(int volume, byte type, long offset, long length, ByteBuffer data) {
+                if (type != Journal.WRITE && type != Journal.WRITE_ZEROES) {
+                    throw new IllegalArgumentException("in-order work journals WRITE or WRITE_ZEROES, not type " + type);
+                }
+                long seq = capturedSeq + 1;
+                journal.append(volumeNames[volume], seq, offset, length, clock.epochNanos(), type, data);
+                capturedSeq = seq;
+                return seq;
+            }
+        };
+
+        private void onRequest(WriteEvent event) {
             IoCompletion done = event.done;
             int errno;
             long startNs = System.nanoTime();
@@ -335,20 +455,6 @@ public final class WritePipeline implements AutoCloseable {
             }
             if (event.op != WriteEvent.FLUSH) {
                 captured = true;
-            }
-            if (endOfBatch) {
-                if (!waiters.isEmpty()) {
-                    committer.submit(new GroupCommitter.Batch(waiters.toArray(IoCompletion[]::new), dirty));
-                    waiters.clear();
-                    dirty = new boolean[files.length];
-                }
-                if (captured) {
-                    captured = false;
-                    afterBatch.run();
-                }
-            }
-            if (endOfBatch || ((ringSeq & (RELEASE_EVERY - 1)) == RELEASE_EVERY - 1 && !waitingForRoom.isEmpty())) {
-                freeSlotsUpTo(ringSeq);
             }
         }
 

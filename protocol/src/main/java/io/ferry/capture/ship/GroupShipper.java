@@ -9,7 +9,9 @@ import io.ferry.delta.DeltaEncoder;
 import io.ferry.nbd.IoCompletion;
 import io.ferry.nbd.NbdErrors;
 import io.ferry.time.EpochNanoClock;
+import io.ferry.capture.sync.GroupSync;
 import io.ferry.wire.Bookmark;
+import io.ferry.wire.SyncMark;
 import io.ferry.wire.GroupAck;
 import io.ferry.wire.GroupHello;
 import io.ferry.wire.VolumeInfo;
@@ -43,6 +45,7 @@ final class GroupShipper implements AckGate {
     static final String FENCED = "fenced";
     static final String REFUSED = "refused";
     static final String FAILED = "failed";
+    static final String SYNCING = "syncing";
 
     private record InFlight(long firstSeq, long lastSeq, long firstCaptureNanos, int frameBytes) {
     }
@@ -50,15 +53,26 @@ final class GroupShipper implements AckGate {
     private record Waiter(long seq, IoCompletion done) {
     }
 
-    /** A bookmark at {@code seq}; {@code sent} once its frame went out on the current connection. */
+    /**
+     * A bookmark at {@code seq}, or a sync mark ({@code mark} set, {@code label} null); {@code sent}
+     * once its frame went out on the current connection.
+     */
     private static final class PendingBookmark {
         final long seq;
         final String label;
+        final SyncMark mark;
         boolean sent;
 
         PendingBookmark(long seq, String label) {
             this.seq = seq;
             this.label = label;
+            this.mark = null;
+        }
+
+        PendingBookmark(SyncMark mark) {
+            this.seq = mark.seq();
+            this.label = null;
+            this.mark = mark;
         }
     }
 
@@ -83,6 +97,11 @@ final class GroupShipper implements AckGate {
     /** Bookmarks accepted and not yet acknowledged (queued here or still in the inbox). */
     private final AtomicInteger bookmarksReserved = new AtomicInteger();
     private final ConcurrentLinkedQueue<Waiter> syncWaiters = new ConcurrentLinkedQueue<>();
+
+    private ShippedGroup.SyncSource syncSource;
+    /** The sync the receiver asked for, until it acknowledged its END mark; shipper thread. */
+    private volatile GroupSync sync;
+    private boolean endQueued;
 
     private JournalReader reader;
     private boolean pending;
@@ -130,6 +149,11 @@ final class GroupShipper implements AckGate {
         return new GroupHello(name, generationId, volumes);
     }
 
+    /** What a sync of the group reads (null: the group cannot sync). Set once, before shipping starts. */
+    void syncSource(ShippedGroup.SyncSource source) {
+        this.syncSource = source;
+    }
+
     boolean synchronous() {
         return rpoNanos == 0;
     }
@@ -165,6 +189,56 @@ final class GroupShipper implements AckGate {
         problem = null;
         state = REPLICATING;
         LOG.info("group {}: resuming from seq {} (captured {})", name, durable + 1, captured);
+        if (ack.needsSync()) {
+            startSync(ack);
+        }
+    }
+
+    /** The receiver asked for a sync: its marks go in order with the deltas. Shipper thread. */
+    private void startSync(GroupAck ack) {
+        if (syncSource == null) {
+            fail(FAILED, "receiver asks for a sync of group " + name + ", which this agent cannot read its volumes for");
+            return;
+        }
+        boolean empty = ack.status() == GroupAck.STATUS_SYNC_EMPTY;
+        boolean nothingToRead = empty && syncSource.journalCoversVolumes();
+        GroupSync next = new GroupSync(name, SyncMark.INITIAL, !empty, pipeline,
+                nothingToRead ? List.of() : syncSource.files(), syncSource.maxRateBytes(), clock.epochNanos());
+        if (nothingToRead) {
+            LOG.info("group {}: the journal holds every write since the volumes were created empty, so the sync reads"
+                    + " nothing", name);
+        }
+        sync = next;
+        endQueued = false;
+        bookmarks.addLast(new PendingBookmark(next.beginMark()));
+    }
+
+    /** Shipper thread: reads the sync's next region and queues its marks. */
+    private boolean pumpSync(long nowNanos) {
+        GroupSync s = sync;
+        if (s == null || endQueued) {
+            return false;
+        }
+        if (s.refused() != null) {
+            fail(FAILED, "group " + name + ": the sync stopped: " + s.refused());
+            return true;
+        }
+        SyncMark progress = s.pump(nowNanos, ackedSeq);
+        if (progress != null) {
+            bookmarks.addLast(new PendingBookmark(progress));
+        }
+        if (s.allRead()) {
+            bookmarks.addLast(new PendingBookmark(s.endMark()));
+            endQueued = true;
+            return true;
+        }
+        return progress != null;
+    }
+
+    /** The sync under way as status shows it, or null. Any thread. */
+    io.ferry.api.SyncStatus syncStatus(long nowNanos) {
+        GroupSync s = sync;
+        return s == null ? null : s.status(nowNanos);
     }
 
     void onAck(long id, long durableSeq) {
@@ -175,15 +249,16 @@ final class GroupShipper implements AckGate {
             InFlight done = inFlight.pollFirst();
             inFlightBytes -= done.frameBytes();
         }
-        while (!bookmarks.isEmpty() && bookmarks.peekFirst().sent && bookmarks.peekFirst().seq <= durableSeq) {
-            bookmarks.pollFirst();
-            bookmarksReserved.decrementAndGet();
+        GroupSync s = sync;
+        if (s != null) {
+            s.onAcked(durableSeq);
         }
         onAckedUpTo(durableSeq);
+        retireMarks();
     }
 
     void onDisconnected(long id) {
-        if (id == connectionId && (active || state.equals(REPLICATING) || state.equals(BEHIND))) {
+        if (id == connectionId && (active || state.equals(REPLICATING) || state.equals(BEHIND) || state.equals(SYNCING))) {
             reset();
             state = DISCONNECTED;
         }
@@ -203,6 +278,10 @@ final class GroupShipper implements AckGate {
         inFlight.clear();
         inFlightBytes = 0;
         pending = false;
+        // A sync ends with the connection: the receiver asks for one again on the next if it needs it.
+        bookmarks.removeIf(b -> b.mark != null);
+        sync = null;
+        endQueued = false;
         for (PendingBookmark b : bookmarks) {
             b.sent = false; // the receiver drops repeats of a bookmark it already kept
         }
@@ -230,6 +309,7 @@ final class GroupShipper implements AckGate {
     boolean pump(Link link, ByteBufAllocator alloc, long nowNanos) {
         boolean worked = false;
         if (active) {
+            worked |= pumpSync(nowNanos);
             while (inFlightBytes < maxInFlightBytes) {
                 if (!pending) {
                     if (!reader.next(entry)) {
@@ -270,6 +350,7 @@ final class GroupShipper implements AckGate {
                 worked = true;
             }
             worked |= sendBookmarks(link, alloc, shippedSeq);
+            retireMarks();
         }
         updateLag(nowNanos);
         return worked;
@@ -306,6 +387,25 @@ final class GroupShipper implements AckGate {
         return null;
     }
 
+    /**
+     * Drops the marks that went out on this connection after deltas the receiver holds durable
+     * (a mark sent after the last ACK is retired here, on the next pump: no ACK may follow it).
+     * A receiver that lost a sync mark with the connection asks for the sync again.
+     */
+    private void retireMarks() {
+        GroupSync s = sync;
+        while (!bookmarks.isEmpty() && bookmarks.peekFirst().sent && bookmarks.peekFirst().seq <= ackedSeq) {
+            PendingBookmark done = bookmarks.pollFirst();
+            if (done.mark == null) {
+                bookmarksReserved.decrementAndGet();
+            } else if (done.mark.phase() == SyncMark.END && s != null) {
+                s.onAcked(Long.MAX_VALUE);
+                s.logComplete(clock.epochNanos());
+                sync = null;
+            }
+        }
+    }
+
     /** Sends every unsent bookmark up to {@code shippedUpTo} (everything up to it is shipped); true if it sent any. */
     private boolean sendBookmarks(Link link, ByteBufAllocator alloc, long shippedUpTo) {
         boolean sent = false;
@@ -316,9 +416,13 @@ final class GroupShipper implements AckGate {
             if (b.seq > shippedUpTo) {
                 break;
             }
-            link.send(connectionId, new Bookmark(name, b.seq, b.label).encode(alloc));
             b.sent = true;
             sent = true;
+            if (b.mark != null) {
+                link.send(connectionId, b.mark.encode(alloc));
+                continue;
+            }
+            link.send(connectionId, new Bookmark(name, b.seq, b.label).encode(alloc));
             LOG.info("group {}: bookmark \"{}\" at seq {} sent", name, b.label, b.seq);
         }
         return sent;
@@ -366,7 +470,7 @@ final class GroupShipper implements AckGate {
             }
         }
         if (active) {
-            state = over ? BEHIND : REPLICATING;
+            state = sync != null ? SYNCING : over ? BEHIND : REPLICATING;
         }
     }
 

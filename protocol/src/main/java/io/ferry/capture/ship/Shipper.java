@@ -69,6 +69,7 @@ public final class Shipper implements AutoCloseable, LinkListener, Agent {
         for (ShippedGroup g : groups) {
             GroupShipper shipper = new GroupShipper(g.name(), g.journal(), g.pipeline(), g.volumes(), g.generationId(),
                     g.rpoNanos(), g.maxDeltaBytes(), g.maxInFlightBytes(), clock);
+            shipper.syncSource(g.sync());
             shippers.add(shipper);
         }
         Shipper shipper = new Shipper(agentId, links, shippers, clock, alloc);
@@ -271,6 +272,11 @@ public final class Shipper implements AutoCloseable, LinkListener, Agent {
 
         public long deltasShipped() {
             return g.deltasShipped();
+        }
+
+        /** The sync under way, or null. */
+        public io.ferry.api.SyncStatus sync() {
+            return g.syncStatus(clock.epochNanos());
         }
     }
 }

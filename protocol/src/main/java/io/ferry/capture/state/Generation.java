@@ -1,5 +1,6 @@
 package io.ferry.capture.state;
 
+import io.ferry.daemon.PrivateFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -24,21 +25,42 @@ public final class Generation {
     private Generation() {
     }
 
+    /** A group's generation id and whether its journal rebuilds its volumes from seq 1. */
+    public record Identity(long generationId, boolean journalCoversVolumes) {
+    }
+
     public static long loadOrCreate(Path dataDir, String group) throws IOException {
-        Path dir = Files.createDirectories(dataDir.resolve("state"));
+        return loadOrCreate(dataDir, group, () -> false).generationId();
+    }
+
+    /**
+     * The group's identity; a new one is created when the group has no state yet, with
+     * {@code coversVolumesIfNew} telling whether the journal rebuilds the volumes (asked only then).
+     */
+    public static Identity loadOrCreate(Path dataDir, String group, IoBooleanSupplier coversVolumesIfNew)
+            throws IOException {
+        Path dir = PrivateFiles.directories(dataDir.resolve("state"));
         GroupStateFile state = GroupStateFile.read(dir, group);
         if (state != null) {
-            return state.generationId();
+            return new Identity(state.generationId(), state.coversVolumes());
         }
         long id = legacy(dir.resolve(group + LEGACY_SUFFIX));
+        // an id carried over from the earlier format has a history this agent cannot vouch for
+        boolean covers = id == 0 && coversVolumesIfNew.getAsBoolean();
         if (id == 0) {
             SecureRandom random = new SecureRandom();
             while (id == 0) {
                 id = random.nextLong();
             }
         }
-        GroupStateFile.of(group, id).write(dir);
-        return id;
+        GroupStateFile.of(group, id, covers).write(dir);
+        return new Identity(id, covers);
+    }
+
+    /** A boolean that may take I/O to find out. */
+    @FunctionalInterface
+    public interface IoBooleanSupplier {
+        boolean getAsBoolean() throws IOException;
     }
 
     /** The id in a file of the earlier format, or 0 when there is none. */

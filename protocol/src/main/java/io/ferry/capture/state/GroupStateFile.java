@@ -1,6 +1,7 @@
 package io.ferry.capture.state;
 
 import io.ferry.daemon.StateFiles;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -26,24 +27,31 @@ import java.nio.file.Path;
  * @param format     {@link #FORMAT}
  * @param group      the group the file belongs to (checked against its name)
  * @param generation the data-generation id, non-zero, as unsigned hex
+ * @param journalCoversVolumes true when the generation began with a new journal and volumes that
+ *        held no data, so the journal's records from seq 1 rebuild the volumes; absent (null) in
+ *        files written before it existed, read as false
  */
-@JsonPropertyOrder({"format", "group", "generation"})
-public record GroupStateFile(int format, String group, String generation) {
+@JsonPropertyOrder({"format", "group", "generation", "journalCoversVolumes"})
+public record GroupStateFile(Integer format, String group, String generation,
+        @JsonInclude(JsonInclude.Include.NON_NULL) Boolean journalCoversVolumes) {
 
     public static final int FORMAT = 1;
     static final String SUFFIX = ".json";
 
     private static final ObjectMapper JSON = JsonMapper.builder()
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-            .enable(DeserializationFeature.FAIL_ON_MISSING_CREATOR_PROPERTIES)
-            .enable(DeserializationFeature.FAIL_ON_NULL_CREATOR_PROPERTIES)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .enable(SerializationFeature.INDENT_OUTPUT)
             .build();
 
     /** The state of {@code group} with generation {@code id}. */
-    public static GroupStateFile of(String group, long id) {
-        return new GroupStateFile(FORMAT, group, Long.toHexString(id));
+    public static GroupStateFile of(String group, long id, boolean journalCoversVolumes) {
+        return new GroupStateFile(FORMAT, group, Long.toHexString(id), journalCoversVolumes);
+    }
+
+    /** Whether the journal from seq 1 rebuilds the volumes (false when the file does not say). */
+    public boolean coversVolumes() {
+        return Boolean.TRUE.equals(journalCoversVolumes);
     }
 
     /** The generation id. */
@@ -74,6 +82,12 @@ public record GroupStateFile(int format, String group, String generation) {
             state = JSON.readValue(bytes, GroupStateFile.class);
         } catch (JsonProcessingException e) {
             throw corrupt(file, e.getOriginalMessage(), e);
+        }
+        for (String[] field : new String[][] {{"format", String.valueOf(state.format)}, {"group", state.group},
+                {"generation", state.generation}}) {
+            if (field[1] == null || field[1].equals("null")) {
+                throw corrupt(file, "it lacks the key \"" + field[0] + "\"", null);
+            }
         }
         if (state.format != FORMAT) {
             throw corrupt(file, "format " + state.format + " is not " + FORMAT + " (written by another ferry version?)",

@@ -1,5 +1,6 @@
 package io.ferry.replica.drill;
 
+import io.ferry.daemon.PrivateFiles;
 import io.ferry.delta.Delta;
 import io.ferry.replica.undo.UndoLog;
 import io.ferry.volume.VolumeFile;
@@ -57,7 +58,7 @@ public final class DrillControl {
             throw new IllegalStateException("group " + group + " cannot start a drill: a drill is running already"
                     + " (at seq " + drillSeq + ")");
         }
-        Files.createDirectories(scratchDir);
+        PrivateFiles.directories(scratchDir);
         DrillIo drillIo = new DrillIo(group);
         DrillVolume[] created = new DrillVolume[files.length];
         try {

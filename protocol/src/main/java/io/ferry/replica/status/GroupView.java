@@ -52,4 +52,19 @@ public interface GroupView {
     default long undoBytes() {
         return 0;
     }
+
+    /** Whether the replicas hold a consistent copy (false while the first sync of a group runs). */
+    default boolean consistent() {
+        return true;
+    }
+
+    /** The newest seq at which the replicas were a consistent copy. */
+    default long lastConsistentSeq() {
+        return appliedSeq();
+    }
+
+    /** The sync under way, or null. */
+    default io.ferry.replica.store.GroupState.Sync syncProgress() {
+        return null;
+    }
 }

@@ -15,6 +15,8 @@ import io.ferry.replica.status.GroupView;
 import io.ferry.replica.undo.UndoLog;
 import io.ferry.time.EpochNanoClock;
 import io.ferry.volume.VolumeFile;
+import io.ferry.wire.GroupAck;
+import io.ferry.wire.SyncMark;
 import io.ferry.wire.VolumeInfo;
 import io.ferry.wire.WireCodec;
 import io.netty.buffer.ByteBuf;
@@ -135,10 +137,16 @@ public final class GroupReplica implements GroupTarget, GroupView, AutoCloseable
     /** Serialises promote and drill changes (API threads); never taken by an event loop. */
     private final Object controlLock = new Object();
     private volatile boolean closed;
+    /** SYNC marks waiting for the applier to reach their seq; applier thread. */
+    private final java.util.ArrayDeque<SyncMark> pendingMarks = new java.util.ArrayDeque<>();
+    /** The sync progress last reported (not persisted between BEGIN and END). */
+    private volatile GroupState.Sync lastProgress;
+    private final EpochNanoClock clock;
 
     private GroupReplica(String group, GroupStateStore state, DeltaJournal journal, ReplicaSet replicas,
-            Options options, RecoveryPoints points, UndoRetention undo) {
+            Options options, RecoveryPoints points, UndoRetention undo, EpochNanoClock clock) {
         this.group = group;
+        this.clock = clock;
         this.state = state;
         this.journal = journal;
         this.replicas = replicas;
@@ -149,8 +157,11 @@ public final class GroupReplica implements GroupTarget, GroupView, AutoCloseable
         this.replayToSeq = now.isPromoted() ? 0 : journal.lastSeq();
         this.applier = new Applier(journal, now.appliedSeq(), now.appliedCaptureNanos(), this::durableSeq,
                 replicas::files, (appliedSeq, appliedCaptureNanos) -> {
-                    state.update(s -> s.withApplied(appliedSeq, appliedCaptureNanos));
-                    points.onApplied(appliedSeq);
+                    GroupState persisted = state.update(s -> s.withApplied(appliedSeq, appliedCaptureNanos));
+                    applyDueMarks(appliedSeq);
+                    if (persisted.consistent() || state.current().consistent()) {
+                        points.onApplied(appliedSeq); // a replica half synced is no point to return to
+                    }
                     undo.afterApplied();
                 },
                 applied -> Math.min(applied, options.retention().releasableUpTo(applied)), this::beforeWrite,
@@ -221,7 +232,7 @@ public final class GroupReplica implements GroupTarget, GroupView, AutoCloseable
             if (opened.isPromoting()) {
                 Promotion.finishInterrupted(group, state, replicas, undo, clock.epochNanos());
             }
-            GroupReplica replica = new GroupReplica(group, state, journal, replicas, options, recoveryPoints, undo);
+            GroupReplica replica = new GroupReplica(group, state, journal, replicas, options, recoveryPoints, undo, clock);
             replica.writer.start();
             if (replica.isPromoted()) {
                 replica.applier.stopApplying(); // a promoted replica is the primary now: nothing is applied to it
@@ -648,6 +659,128 @@ public final class GroupReplica implements GroupTarget, GroupView, AutoCloseable
             points.bookmark(seq, label);
             return null;
         });
+    }
+
+    /**
+     * Decides whether the agent of {@code agentGeneration} may ship or must sync first (see
+     * {@link GroupTarget#admit}). A group that never followed an agent asks for a sync: of data
+     * only when every replica is empty (holes and zeroes are holes there already), of every
+     * region when a replica holds data (one placed there by the operator). A group that follows
+     * this generation asks again until its sync ended. Another generation is refused: the
+     * replicas are an older copy that a new primary must not be applied on top of.
+     */
+    @Override
+    public int admit(long agentGeneration) throws IOException {
+        synchronized (controlLock) {
+            GroupState now = state.current();
+            if (now.isPromoted()) {
+                return GroupAck.STATUS_OK; // the session fences the agent
+            }
+            long source = now.sourceGenerationId();
+            if (source == GroupState.SOURCE_ADOPT) {
+                state.update(s -> s.withSource(agentGeneration));
+                return GroupAck.STATUS_OK;
+            }
+            if (source == 0) {
+                boolean zeroes = !replicas.empty();
+                state.update(s -> s.withSyncNeeded(agentGeneration, zeroes, clock.epochNanos()));
+                LOG.info("group {}: the replicas do not hold the agent's volumes yet ({}); an initial sync of {} starts",
+                        group, zeroes ? "a replica holds other data" : "they are new and empty",
+                        zeroes ? "every region" : "the regions that hold data");
+                return zeroes ? GroupAck.STATUS_SYNC_ALL : GroupAck.STATUS_SYNC_EMPTY;
+            }
+            if (source != agentGeneration) {
+                throw new IllegalStateException("group " + group + ": the agent's data generation "
+                        + Long.toHexString(agentGeneration) + " is not the one the replicas follow ("
+                        + Long.toHexString(source) + "): the agent's state was lost or replaced, or another agent"
+                        + " reuses the group's name. Nothing is applied on top of the replicas; to protect the agent's"
+                        + " volumes anew, move <dataDir>/groups/" + group + " and <dataDir>/replicas/" + group
+                        + " aside on the receiver");
+            }
+            if (!now.consistent()) {
+                return now.sync() != null && now.sync().zeroes() ? GroupAck.STATUS_SYNC_ALL
+                        : GroupAck.STATUS_SYNC_EMPTY;
+            }
+            return GroupAck.STATUS_OK;
+        }
+    }
+
+    /**
+     * A SYNC mark (event loop): handed to the applier, which acts on it once it has applied the
+     * mark's seq: BEGIN and END are persisted, PROGRESS is shown. Returns at once.
+     */
+    @Override
+    public void syncMark(SyncMark mark) {
+        applier.callSoon(() -> {
+            pendingMarks.addLast(mark);
+            applyDueMarks(applier.appliedSeq());
+            return null;
+        }).whenComplete((done, e) -> {
+            if (e != null) {
+                LOG.warn("group {}: sync mark at seq {} was not kept ({}); the agent syncs again on its next session",
+                        group, mark.seq(), e.toString());
+            }
+        });
+    }
+
+    /** Applier thread: acts on every mark whose seq the replicas hold. */
+    private void applyDueMarks(long appliedSeq) throws IOException {
+        while (!pendingMarks.isEmpty() && pendingMarks.peekFirst().seq() <= appliedSeq) {
+            SyncMark mark = pendingMarks.pollFirst();
+            GroupState now = state.current();
+            String kind = SyncMark.kindName(mark.kind());
+            switch (mark.phase()) {
+                case SyncMark.BEGIN -> {
+                    if (now.consistent() && mark.kind() == SyncMark.INITIAL) {
+                        LOG.warn("group {}: the agent began an initial sync the receiver did not ask for; ignored", group);
+                        continue;
+                    }
+                    state.update(s -> s.withSyncBegun(kind, mark.totalBytes()));
+                    lastProgress = state.current().sync();
+                    LOG.info("group {}: {} sync of {} bytes began after seq {}", group, kind, mark.totalBytes(), mark.seq());
+                }
+                case SyncMark.PROGRESS -> {
+                    GroupState.Sync sync = now.sync();
+                    if (sync != null) {
+                        lastProgress = sync.withDone(mark.doneBytes(), mark.totalBytes());
+                    }
+                }
+                case SyncMark.END -> {
+                    if (now.consistent()) {
+                        continue;
+                    }
+                    long seq = mark.seq();
+                    state.update(s -> s.withSyncEnded(seq));
+                    lastProgress = null;
+                    points.consistentAt(seq);
+                    LOG.info("group {}: {} sync complete at seq {}: the replicas are a consistent copy", group, kind, seq);
+                }
+                default -> throw new IllegalStateException("unknown sync phase " + mark.phase());
+            }
+        }
+    }
+
+    /** Whether the replicas hold a consistent copy of the agent's volumes. Lock-free. */
+    @Override
+    public boolean consistent() {
+        return state.current().consistent();
+    }
+
+    @Override
+    public long lastConsistentSeq() {
+        GroupState now = state.current();
+        return now.consistent() ? appliedSeq() : now.lastConsistentSeq();
+    }
+
+    /** The sync under way with the progress the agent reported last, or null. */
+    @Override
+    public GroupState.Sync syncProgress() {
+        GroupState now = state.current();
+        if (now.consistent() || now.sync() == null) {
+            return null;
+        }
+        GroupState.Sync progress = lastProgress;
+        return progress != null ? progress : now.sync();
     }
 
     /** The group's recovery points (their list is read lock-free by any thread). */

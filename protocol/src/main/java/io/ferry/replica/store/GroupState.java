@@ -28,11 +28,31 @@ import java.util.List;
  * set.
  */
 @JsonPropertyOrder({"format", "group", "generationId", "createdEpochNanos", "volumes", "appliedSeq",
-        "appliedCaptureNanos", "promotedEpochNanos", "promotingToSeq"})
+        "appliedCaptureNanos", "promotedEpochNanos", "promotingToSeq", "sourceGenerationId", "consistent",
+        "lastConsistentSeq", "sync"})
 public record GroupState(int format, String group, long generationId, long createdEpochNanos,
         List<VolumeInfo> volumes, long appliedSeq, long appliedCaptureNanos,
         @JsonInclude(JsonInclude.Include.NON_DEFAULT) long promotedEpochNanos,
-        @JsonInclude(value = JsonInclude.Include.CUSTOM, valueFilter = NoIntent.class) long promotingToSeq) {
+        @JsonInclude(value = JsonInclude.Include.CUSTOM, valueFilter = NoIntent.class) long promotingToSeq,
+        long sourceGenerationId, boolean consistent, long lastConsistentSeq,
+        @JsonInclude(JsonInclude.Include.NON_NULL) Sync sync) {
+
+    /**
+     * A synchronization under way: its kind ({@code initial} or {@code resync}), whether the
+     * agent sends zero regions too (the replica may hold other data there), and the progress the
+     * agent reported last (in memory only between marks; persisted at its start).
+     */
+    public record Sync(String kind, boolean zeroes, long totalBytes, long doneBytes, long startEpochNanos) {
+        public Sync withDone(long done, long total) {
+            return new Sync(kind, zeroes, total, done, startEpochNanos);
+        }
+    }
+
+    /**
+     * {@link #sourceGenerationId} of a state file written before synchronization existed: the
+     * group adopts the first agent generation it sees without a sync, as it always did.
+     */
+    static final long SOURCE_ADOPT = -1;
 
     static final String FILE = "state.json";
     static final int FORMAT = 1;
@@ -53,12 +73,16 @@ public record GroupState(int format, String group, long generationId, long creat
             @JsonProperty("volumes") List<VolumeInfo> volumes, @JsonProperty("appliedSeq") Long appliedSeq,
             @JsonProperty("appliedCaptureNanos") Long appliedCaptureNanos,
             @JsonProperty("promotedEpochNanos") Long promotedEpochNanos,
-            @JsonProperty("promotingToSeq") Long promotingToSeq) {
+            @JsonProperty("promotingToSeq") Long promotingToSeq,
+            @JsonProperty("sourceGenerationId") Long sourceGenerationId, @JsonProperty("consistent") Boolean consistent,
+            @JsonProperty("lastConsistentSeq") Long lastConsistentSeq, @JsonProperty("sync") Sync sync) {
         return new GroupState(required("format", format), required("group", group),
                 required("generationId", generationId), createdEpochNanos == null ? 0 : createdEpochNanos,
                 required("volumes", volumes), required("appliedSeq", appliedSeq),
                 appliedCaptureNanos == null ? 0 : appliedCaptureNanos, promotedEpochNanos == null ? 0 : promotedEpochNanos,
-                promotingToSeq == null ? NO_INTENT : promotingToSeq);
+                promotingToSeq == null ? NO_INTENT : promotingToSeq,
+                sourceGenerationId == null ? SOURCE_ADOPT : sourceGenerationId, consistent == null || consistent,
+                lastConsistentSeq == null ? required("appliedSeq", appliedSeq) : lastConsistentSeq, sync);
     }
 
     private static <T> T required(String field, T value) {
@@ -70,7 +94,8 @@ public record GroupState(int format, String group, long generationId, long creat
 
     /** A new group: a random generation id, no volumes, nothing applied. */
     static GroupState create(String group, long nowEpochNanos) {
-        return new GroupState(FORMAT, group, newGenerationId(0), nowEpochNanos, List.of(), 0, 0, 0, NO_INTENT);
+        return new GroupState(FORMAT, group, newGenerationId(0), nowEpochNanos, List.of(), 0, 0, 0, NO_INTENT, 0, true,
+                0, null);
     }
 
     /** Whether the group was promoted at this site. */
@@ -87,18 +112,49 @@ public record GroupState(int format, String group, long generationId, long creat
 
     GroupState withVolumes(List<VolumeInfo> newVolumes) {
         return new GroupState(format, group, generationId, createdEpochNanos, newVolumes, appliedSeq,
-                appliedCaptureNanos, promotedEpochNanos, promotingToSeq);
+                appliedCaptureNanos, promotedEpochNanos, promotingToSeq, sourceGenerationId, consistent, lastConsistentSeq, sync);
     }
 
     GroupState withApplied(long seq, long captureNanos) {
         return new GroupState(format, group, generationId, createdEpochNanos, volumes, seq, captureNanos,
-                promotedEpochNanos, promotingToSeq);
+                promotedEpochNanos, promotingToSeq, sourceGenerationId, consistent, lastConsistentSeq, sync);
     }
 
     /** The intent to promote by rolling back to {@code seq}, persisted before the rollback starts. */
     GroupState withPromotingTo(long seq) {
         return new GroupState(format, group, generationId, createdEpochNanos, volumes, appliedSeq,
-                appliedCaptureNanos, promotedEpochNanos, seq);
+                appliedCaptureNanos, promotedEpochNanos, seq, sourceGenerationId, consistent, lastConsistentSeq, sync);
+    }
+
+    /**
+     * The replicas stop being a copy of anything until a sync from agent generation
+     * {@code source} ends: persisted before the agent is told to sync.
+     */
+    GroupState withSyncNeeded(long source, boolean zeroes, long nowEpochNanos) {
+        Sync next = new Sync("initial", zeroes, 0, 0, nowEpochNanos);
+        return new GroupState(format, group, generationId, createdEpochNanos, volumes, appliedSeq,
+                appliedCaptureNanos, promotedEpochNanos, promotingToSeq, source, false, lastConsistentSeq, next);
+    }
+
+    /** The agent generation the replicas follow from now on, without a sync (a state file of the earlier format). */
+    GroupState withSource(long source) {
+        return new GroupState(format, group, generationId, createdEpochNanos, volumes, appliedSeq,
+                appliedCaptureNanos, promotedEpochNanos, promotingToSeq, source, consistent, lastConsistentSeq, sync);
+    }
+
+    /** A sync began: its kind and size as the agent reported them. */
+    GroupState withSyncBegun(String kind, long totalBytes) {
+        Sync now = sync == null ? new Sync(kind, false, totalBytes, 0, 0) : sync;
+        Sync next = new Sync(kind, now.zeroes(), totalBytes, 0, now.startEpochNanos());
+        return new GroupState(format, group, generationId, createdEpochNanos, volumes, appliedSeq,
+                appliedCaptureNanos, promotedEpochNanos, promotingToSeq, sourceGenerationId, consistent,
+                lastConsistentSeq, next);
+    }
+
+    /** The sync ended with the replicas at {@code seq}: a consistent copy again. */
+    GroupState withSyncEnded(long seq) {
+        return new GroupState(format, group, generationId, createdEpochNanos, volumes, appliedSeq,
+                appliedCaptureNanos, promotedEpochNanos, promotingToSeq, sourceGenerationId, true, seq, null);
     }
 
     /**
@@ -107,7 +163,8 @@ public record GroupState(int format, String group, long generationId, long creat
      */
     GroupState promoted(long nowEpochNanos, long seq) {
         return new GroupState(format, group, newGenerationId(generationId), createdEpochNanos, volumes, seq,
-                appliedCaptureNanos, Math.max(1, nowEpochNanos), NO_INTENT);
+                appliedCaptureNanos, Math.max(1, nowEpochNanos), NO_INTENT, sourceGenerationId, consistent,
+                consistent ? seq : lastConsistentSeq, sync);
     }
 
     private static long newGenerationId(long old) {

@@ -1,5 +1,6 @@
 package io.ferry.replica.store;
 
+import io.ferry.daemon.PrivateFiles;
 import io.ferry.daemon.StateFiles;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -32,7 +33,7 @@ final class GroupStateStore {
     /** Reads the state in {@code dir}, or creates and persists a new one with a random generation id. */
     static GroupStateStore loadOrCreate(Path dir, String group, long nowEpochNanos, StateFiles files)
             throws IOException {
-        Files.createDirectories(dir);
+        PrivateFiles.directories(dir);
         Path file = dir.resolve(GroupState.FILE);
         try {
             return new GroupStateStore(file, files, GroupState.read(file, group));

@@ -77,4 +77,24 @@ public interface GroupTarget {
      */
     default void bookmark(long seq, String label) {
     }
+
+    /**
+     * An agent of data generation {@code agentGeneration} attached (after {@link #attachVolumes},
+     * off the event loop): answers whether it may ship ({@link io.ferry.wire.GroupAck#STATUS_OK})
+     * or must also sync its volumes ({@link io.ferry.wire.GroupAck#STATUS_SYNC_EMPTY},
+     * {@link io.ferry.wire.GroupAck#STATUS_SYNC_ALL}); a sync asked for is persisted first.
+     *
+     * @throws IllegalStateException naming the problem when the replicas follow another generation
+     * @throws IOException when the decision cannot be persisted
+     */
+    default int admit(long agentGeneration) throws IOException {
+        return io.ferry.wire.GroupAck.STATUS_OK;
+    }
+
+    /**
+     * A SYNC mark of the agent (on the event loop; never blocks): the target acts on it once it
+     * has applied {@code mark.seq()}. Targets that keep no sync state ignore it.
+     */
+    default void syncMark(io.ferry.wire.SyncMark mark) {
+    }
 }

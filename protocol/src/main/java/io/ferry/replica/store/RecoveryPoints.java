@@ -217,6 +217,19 @@ public final class RecoveryPoints {
     }
 
     /** The replicas are applied (and synced) up to {@code seq}, a delta boundary. Applier thread. */
+    /**
+     * The replicas became a consistent copy at {@code seq} (a sync ended): an automatic point
+     * there now, whatever the interval; the next comes an interval later.
+     */
+    public synchronized void consistentAt(long seq) {
+        appliedSeq = Math.max(appliedSeq, seq);
+        long now = clock.epochNanos();
+        materialize(now);
+        add(new Point(newId(), seq, now, AUTO, null));
+        lastAutoNanos = now;
+        publish();
+    }
+
     public synchronized void onApplied(long seq) {
         appliedSeq = seq;
         long now = clock.epochNanos();

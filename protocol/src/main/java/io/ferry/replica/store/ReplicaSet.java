@@ -1,5 +1,6 @@
 package io.ferry.replica.store;
 
+import io.ferry.daemon.PrivateFiles;
 import io.ferry.daemon.StateFiles;
 import io.ferry.config.Names;
 import io.ferry.delta.DeltaFormat;
@@ -72,6 +73,16 @@ public final class ReplicaSet implements AutoCloseable {
         return files;
     }
 
+    /** Whether no replica holds any data (every one a hole end to end, or reading as zeroes). */
+    public boolean empty() throws IOException {
+        for (VolumeFile file : files) {
+            if (!file.holdsNoData()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** The attached volumes in HELLO order; empty before the first {@link #attach}. Lock-free. */
     public List<VolumeInfo> volumes() {
         return state.current().volumes();
@@ -113,7 +124,7 @@ public final class ReplicaSet implements AutoCloseable {
             }
             checkNewVolumes(volumes);
             Path dir = dataDir.resolve("replicas").resolve(group);
-            Files.createDirectories(dir);
+            PrivateFiles.directories(dir);
             List<VolumeFile> created = new ArrayList<>();
             try {
                 for (VolumeInfo volume : volumes) {

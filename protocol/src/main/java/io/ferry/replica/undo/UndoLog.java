@@ -1,5 +1,6 @@
 package io.ferry.replica.undo;
 
+import io.ferry.daemon.PrivateFiles;
 import io.ferry.delta.Delta;
 import io.ferry.log.LogException;
 import io.ferry.log.LogInput;
@@ -137,7 +138,7 @@ public final class UndoLog implements AutoCloseable {
      */
     public static UndoLog open(Path dir, String group, long appliedSeq, Options options) throws IOException {
         Objects.requireNonNull(options, "options");
-        Files.createDirectories(dir);
+        PrivateFiles.directories(dir);
         moveLegacySegmentsAside(dir, group);
         RecordLog log;
         try {

@@ -21,6 +21,18 @@ class GenerationTest {
     }
 
     @Test
+    void shouldKeepWhetherTheJournalCoversTheVolumesAndAskOnlyForANewGroup() throws IOException {
+        Generation.Identity created = Generation.loadOrCreate(dataDir, "db", () -> true);
+        assertThat(created.journalCoversVolumes()).isTrue();
+        Generation.Identity again = Generation.loadOrCreate(dataDir, "db", () -> {
+            throw new AssertionError("asked again for a group that has its state");
+        });
+        assertThat(again).isEqualTo(created);
+        assertThat(Files.readString(state("db.json"))).contains("\"journalCoversVolumes\" : true");
+        assertThat(Generation.loadOrCreate(dataDir, "mail", () -> false).journalCoversVolumes()).isFalse();
+    }
+
+    @Test
     void shouldCreateANonZeroIdOnceAndKeepItInAJsonStateFile() throws IOException {
         long id = Generation.loadOrCreate(dataDir, "db");
         assertThat(id).isNotZero();
@@ -31,7 +43,8 @@ class GenerationTest {
         assertThat(json.get("format").asInt()).isEqualTo(1);
         assertThat(json.get("group").asText()).isEqualTo("db");
         assertThat(Long.parseUnsignedLong(json.get("generation").asText(), 16)).isEqualTo(id);
-        assertThat(json.size()).isEqualTo(3);
+        assertThat(json.get("journalCoversVolumes").asBoolean()).isFalse();
+        assertThat(json.size()).isEqualTo(4);
         try (var files = Files.list(dataDir.resolve("state"))) {
             assertThat(files.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("db.json", "mail.json");
         }

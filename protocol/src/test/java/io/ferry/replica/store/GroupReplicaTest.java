@@ -14,8 +14,10 @@ import io.ferry.delta.DeltaFormat;
 import io.ferry.replica.apply.Applier;
 import io.ferry.replica.journal.DeltaJournal;
 import io.ferry.time.EpochNanoClock;
-import io.ferry.wire.VolumeInfo;
 import io.ferry.wire.Frames;
+import io.ferry.wire.GroupAck;
+import io.ferry.wire.SyncMark;
+import io.ferry.wire.VolumeInfo;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import java.io.IOException;
@@ -101,6 +103,54 @@ class GroupReplicaTest {
         assertThat(replica.lastAppliedCaptureNanos()).isEqualTo(DeltaWorkload.captureNanosOf(90));
         assertThat(replica.failure()).isNull();
         assertReplicasAt(replica, 90);
+    }
+
+    @Test
+    void shouldAskAnAgentToSyncUntilTheSyncEndsAndRefuseAnotherGeneration() throws Exception {
+        GroupReplica replica = open();
+        replica.attachVolumes(VOLUMES);
+        assertThat(replica.consistent()).as("a group no agent has attached to has nothing to be inconsistent"
+                + " with").isTrue();
+        assertThat(replica.admit(77)).isEqualTo(GroupAck.STATUS_SYNC_EMPTY);
+        assertThat(replica.consistent()).isFalse();
+        assertThat(replica.admit(77)).as("asked again until the sync ended").isEqualTo(GroupAck.STATUS_SYNC_EMPTY);
+
+        List<long[]> calls = new CopyOnWriteArrayList<>();
+        appendUpTo(replica, 30, calls);
+        replica.syncMark(new SyncMark(GROUP, 0, SyncMark.BEGIN, SyncMark.INITIAL, 1 << 20, 0));
+        replica.syncMark(new SyncMark(GROUP, 30, SyncMark.END, SyncMark.INITIAL, 1 << 20, 1 << 20));
+        await().atMost(WAIT).until(replica::consistent);
+        assertThat(replica.lastConsistentSeq()).isEqualTo(30);
+        assertThat(replica.syncProgress()).isNull();
+        assertThat(replica.points().list()).as("a point where the copy became consistent")
+                .anyMatch(p -> p.seq() == 30 && p.kind().equals(RecoveryPoints.AUTO));
+        assertThat(replica.admit(77)).isEqualTo(GroupAck.STATUS_OK);
+        assertThatThrownBy(() -> replica.admit(78)).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("data generation").hasMessageContaining("Nothing is applied");
+
+        replica.close();
+        GroupReplica reopened = open();
+        assertThat(reopened.consistent()).isTrue();
+        assertThat(reopened.admit(77)).isEqualTo(GroupAck.STATUS_OK);
+    }
+
+    @Test
+    void shouldSyncEveryRegionOfAReplicaThatHeldDataBeforeAndKeepAskingAfterARestart() throws Exception {
+        Path replicas = Files.createDirectories(dataDir.resolve("replicas").resolve(GROUP));
+        for (VolumeInfo volume : VOLUMES) {
+            try (java.io.RandomAccessFile file = new java.io.RandomAccessFile(
+                    replicas.resolve(volume.name() + ".img").toFile(), "rw")) {
+                file.setLength(volume.sizeBytes());
+                file.write(new byte[] {1, 2, 3}); // a seeded replica: the operator placed it there
+            }
+        }
+        GroupReplica replica = open();
+        replica.attachVolumes(VOLUMES);
+        assertThat(replica.admit(5)).isEqualTo(GroupAck.STATUS_SYNC_ALL);
+        replica.close();
+        GroupReplica reopened = open();
+        assertThat(reopened.consistent()).isFalse();
+        assertThat(reopened.admit(5)).isEqualTo(GroupAck.STATUS_SYNC_ALL);
     }
 
     @Test

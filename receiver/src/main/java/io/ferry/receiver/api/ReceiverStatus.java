@@ -1,5 +1,8 @@
 package io.ferry.receiver.api;
 
+import io.ferry.api.SyncStatus;
+import io.ferry.replica.store.GroupState;
+
 import io.ferry.receiver.session.GroupLink;
 import io.ferry.replica.status.GroupView;
 import io.ferry.time.EpochNanoClock;
@@ -23,6 +26,10 @@ import java.util.List;
  * {@code oldestRecoverableSeq} and {@code undoBytes} tell how far back a promote or drill can go
  * and what the undo log costs on disk.
  *
+ * <p>{@code consistent} is false while the group's first sync runs ({@code state} is then
+ * {@code syncing}, {@code sync} its progress as the agent reported it); {@code lastConsistentSeq}
+ * is the newest seq at which the replicas were a consistent copy.
+ *
  * <p>{@code lagSeconds} is the receiver-side lag: the age of the oldest write that is durable
  * here but not yet applied to the replica, i.e. now minus its capture time on the agent; 0 when
  * the replica has applied everything durable. For deltas received before a restart the receiver
@@ -44,7 +51,8 @@ public record ReceiverStatus(String id, List<Group> groups) {
     /** One consistency group. */
     public record Group(String name, String agent, String state, long receivedSeq, long appliedSeq, long durableSeq,
                         double lagSeconds, boolean connected, long bytesReceived, String failure,
-                        long oldestRecoverableSeq, long undoBytes, Long drillSeq, List<Volume> volumes) {
+                        long oldestRecoverableSeq, long undoBytes, Long drillSeq, List<Volume> volumes,
+                        boolean consistent, long lastConsistentSeq, SyncStatus sync) {
     }
 
     public ReceiverStatus {
@@ -85,6 +93,8 @@ public record ReceiverStatus(String id, List<Group> groups) {
             state = FAILED;
         } else if (target.drilling()) {
             state = DRILL;
+        } else if (!target.consistent()) {
+            state = SYNCING;
         } else if (!connected && receivedSeq == 0) {
             state = SYNCING;
         } else if (appliedSeq < durableSeq && appliedSeq < lastBoundaryBefore(link, durableSeq)) {
@@ -99,7 +109,13 @@ public record ReceiverStatus(String id, List<Group> groups) {
         }
         return new Group(link.group(), link.agentId(), state, receivedSeq, appliedSeq, durableSeq,
                 lagNanos / 1e9, connected, link.bytesReceived(), failure, target.oldestRecoverableSeq(),
-                target.undoBytes(), target.drilling() ? target.drillSeq() : null, volumes);
+                target.undoBytes(), target.drilling() ? target.drillSeq() : null, volumes, target.consistent(),
+                target.lastConsistentSeq(), syncStatus(target.syncProgress(), nowNanos));
+    }
+
+    private static SyncStatus syncStatus(GroupState.Sync sync, long nowNanos) {
+        return sync == null ? null : SyncStatus.of(sync.kind(), sync.totalBytes(), sync.doneBytes(), sync.doneBytes(),
+                sync.startEpochNanos(), nowNanos);
     }
 
     /**

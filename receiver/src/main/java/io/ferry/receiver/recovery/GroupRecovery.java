@@ -122,6 +122,7 @@ public final class GroupRecovery implements AutoCloseable {
             throw new RecoveryException(RecoveryError.GROUP_FAILED, "group " + group + " has failed and cannot be"
                     + " promoted: " + replica.failure());
         }
+        checkConsistent(replica, "promoted");
         if (!nbdConfigured) {
             throw new RecoveryException(RecoveryError.NO_NBD_LISTENER, "receiver " + receiverId + " has no nbd.listen"
                     + " in receiver.yaml, so a promoted group's volumes could not be exported; set it and restart");
@@ -161,6 +162,17 @@ public final class GroupRecovery implements AutoCloseable {
     }
 
     /** Latest: waits until the journal is durable and the replica has applied all of it. */
+    /** A group whose first sync has not ended has no point to promote or drill at. */
+    private static void checkConsistent(GroupReplica replica, String action) {
+        if (!replica.consistent()) {
+            var sync = replica.syncProgress();
+            throw new RecoveryException(RecoveryError.NOT_CONSISTENT, "group " + replica.group() + " cannot be " + action
+                    + ": its replicas are not a consistent copy until the initial sync ends"
+                    + (sync == null || sync.totalBytes() == 0 ? "" : " (" + sync.doneBytes() + " of " + sync.totalBytes()
+                    + " bytes synced)"));
+        }
+    }
+
     private static void awaitEverythingApplied(GroupReplica replica) throws InterruptedException {
         String group = replica.group();
         CompletableFuture<Long> durable = new CompletableFuture<>();
@@ -205,6 +217,7 @@ public final class GroupRecovery implements AutoCloseable {
             throw new RecoveryException(RecoveryError.GROUP_FAILED, "group " + group + " has failed: "
                     + replica.failure());
         }
+        checkConsistent(replica, "drilled");
         if (!nbdConfigured) {
             throw new RecoveryException(RecoveryError.NO_NBD_LISTENER, "receiver " + receiverId + " has no nbd.listen"
                     + " in receiver.yaml, so drill clones could not be exported; set it and restart");

@@ -28,7 +28,9 @@ public enum RecoveryError {
     /** Stop of a drill that does not run. */
     NO_DRILL("no_drill", Kind.CONFLICT),
     /** A promote to latest waited too long for the journal or the applier; it may be retried. */
-    APPLY_TIMEOUT("apply_timeout", Kind.UNAVAILABLE);
+    APPLY_TIMEOUT("apply_timeout", Kind.UNAVAILABLE),
+    /** The replicas are not a consistent copy yet: the group's first sync has not ended. */
+    NOT_CONSISTENT("not_consistent", Kind.CONFLICT);
 
     /** What kind of refusal: the API maps NOT_FOUND to 404, CONFLICT to 409, UNAVAILABLE to 503. */
     public enum Kind {

@@ -6,6 +6,7 @@ import io.ferry.delta.DeltaDecoder;
 import io.ferry.receiver.config.AllowedAgent;
 import io.ferry.wire.Ack;
 import io.ferry.wire.Bookmark;
+import io.ferry.wire.SyncMark;
 import io.ferry.wire.ControlMessage;
 import io.ferry.wire.ErrorCode;
 import io.ferry.wire.ErrorMessage;
@@ -188,6 +189,18 @@ public final class ReplicationSession extends ChannelInboundHandlerAdapter {
                         + target.receivedSeq() + "); a bookmark follows its delta");
             }
             target.bookmark(bookmark.seq(), bookmark.label());
+        } else if (message instanceof SyncMark mark) {
+            if (state != State.ACTIVE || !groups.containsKey(mark.group())) {
+                throw new ProtocolException(ErrorCode.GROUP_NOT_ALLOWED, "SYNC for group " + mark.group()
+                        + ", which this session does not replicate");
+            }
+            GroupTarget target = groups.get(mark.group()).link.target();
+            if (mark.seq() > target.receivedSeq()) {
+                throw new ProtocolException(ErrorCode.MALFORMED, "SYNC of group " + mark.group() + " at seq "
+                        + mark.seq() + " arrived before the delta holding that seq (received up to seq "
+                        + target.receivedSeq() + "); a sync mark follows its delta");
+            }
+            target.syncMark(mark);
         } else {
             throw new ProtocolException(ErrorCode.MALFORMED, Frames.typeName(message.frameType())
                     + " is sent by the receiver, never by an agent");
@@ -262,6 +275,7 @@ public final class ReplicationSession extends ChannelInboundHandlerAdapter {
     private void attach(List<GroupHello> wanted) {
         int count = wanted.size();
         List<GroupLink> links = new ArrayList<>(count);
+        int[] statuses = new int[count];
         for (GroupHello group : wanted) {
             GroupLink link = context.links().get(group.name());
             links.add(link);
@@ -289,10 +303,22 @@ public final class ReplicationSession extends ChannelInboundHandlerAdapter {
                         + " has failed on the receiver: " + failure));
                 return;
             }
+            try {
+                statuses[links.size() - 1] = link.target().admit(group.generationId());
+            } catch (IllegalStateException e) {
+                LOG.error("{}: {}", peer, e.getMessage());
+                failOnLoop(new ProtocolException(ErrorCode.GENERATION_MISMATCH, e.getMessage()));
+                return;
+            } catch (IOException | RuntimeException e) {
+                LOG.error("{}: cannot admit group {}", peer, group.name(), e);
+                failOnLoop(new ProtocolException(ErrorCode.INTERNAL, "the receiver cannot admit group "
+                        + group.name() + ": " + e.getMessage()));
+                return;
+            }
         }
         long[] durableSeqs = new long[count];
         if (count == 0) {
-            onLoop(() -> finishHello(links, durableSeqs));
+            onLoop(() -> finishHello(links, durableSeqs, statuses));
             return;
         }
         AtomicInteger remaining = new AtomicInteger(count);
@@ -303,7 +329,7 @@ public final class ReplicationSession extends ChannelInboundHandlerAdapter {
                 link.target().whenDurable(durableSeq -> {
                     durableSeqs[index] = durableSeq;
                     if (remaining.decrementAndGet() == 0) {
-                        onLoop(() -> finishHello(links, durableSeqs));
+                        onLoop(() -> finishHello(links, durableSeqs, statuses));
                     }
                 });
             } catch (RuntimeException e) {
@@ -315,7 +341,7 @@ public final class ReplicationSession extends ChannelInboundHandlerAdapter {
         }
     }
 
-    private void finishHello(List<GroupLink> links, long[] durableSeqs) {
+    private void finishHello(List<GroupLink> links, long[] durableSeqs, int[] statuses) {
         if (state != State.ATTACHING) {
             return;
         }
@@ -332,7 +358,7 @@ public final class ReplicationSession extends ChannelInboundHandlerAdapter {
                 return;
             }
             groups.put(link.group(), new SessionGroup(link, link.target().volumes(), durableSeqs[i]));
-            acks.add(new GroupAck(link.group(), durableSeqs[i], link.target().generationId(), GroupAck.STATUS_OK));
+            acks.add(new GroupAck(link.group(), durableSeqs[i], link.target().generationId(), statuses[i]));
         }
         for (GroupLink link : fencedGroups) {
             acks.add(new GroupAck(link.group(), link.target().durableSeq(), link.target().generationId(),
@@ -353,6 +379,10 @@ public final class ReplicationSession extends ChannelInboundHandlerAdapter {
                     resume.append(" promoted (fenced)");
                 } else {
                     resume.append(" from seq ").append(ack.durableSeq() + 1);
+                    if (ack.needsSync()) {
+                        resume.append(ack.status() == GroupAck.STATUS_SYNC_ALL ? " with a sync of every region"
+                                : " with a sync of the regions holding data");
+                    }
                 }
             }
             LOG.info("replication session with {} established: {}", peer, acks.isEmpty() ? "no groups" : resume);

@@ -27,6 +27,7 @@ class RecoveryErrorMappingTest {
         expected.put(RecoveryError.DRILL_REFUSED, 409);
         expected.put(RecoveryError.NO_DRILL, 409);
         expected.put(RecoveryError.APPLY_TIMEOUT, 503);
+        expected.put(RecoveryError.NOT_CONSISTENT, 409);
         assertThat(expected.keySet()).as("every error has its status here").containsExactlyInAnyOrder(
                 RecoveryError.values());
 
