@@ -3,6 +3,7 @@ package io.ferry.bench;
 import io.ferry.agent.AgentMain;
 import io.ferry.bench.demo.Demo;
 import io.ferry.cli.BookmarkCommand;
+import io.ferry.cli.VerifyCommand;
 import io.ferry.cli.Cli;
 import io.ferry.cli.DrillCommand;
 import io.ferry.cli.HelpOption;
@@ -63,6 +64,7 @@ public final class Ferry {
         ferry.addSubcommand("promote", new PromoteCommand(out));
         ferry.addSubcommand("drill", new DrillCommand(out));
         ferry.addSubcommand("bookmark", new BookmarkCommand(out));
+        ferry.addSubcommand("verify", new VerifyCommand(out));
         return ferry;
     }
 

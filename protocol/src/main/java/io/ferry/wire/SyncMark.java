@@ -23,6 +23,8 @@ public record SyncMark(String group, long seq, int phase, int kind, long totalBy
 
     public static final int INITIAL = 1;
     public static final int RESYNC = 2;
+    /** A verify: read-only unless asked to repair; it sends HASHES but no SYNC marks. */
+    public static final int VERIFY = 3;
 
     private static final String MESSAGE = "SYNC";
 
@@ -43,9 +45,13 @@ public record SyncMark(String group, long seq, int phase, int kind, long totalBy
         }
     }
 
-    /** The kind's name in status: {@code initial} or {@code resync}. */
+    /** The kind's name in status: {@code initial}, {@code resync} or {@code verify}. */
     public static String kindName(int kind) {
-        return kind == INITIAL ? "initial" : "resync";
+        return switch (kind) {
+            case INITIAL -> "initial";
+            case RESYNC -> "resync";
+            default -> "verify";
+        };
     }
 
     @Override

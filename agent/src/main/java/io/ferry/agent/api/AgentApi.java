@@ -39,6 +39,9 @@ public final class AgentApi {
                 .get("/v1/capabilities", request -> ApiResponse.ok(capabilities()))
                 .post("/v1/groups/{g}/bookmarks", request -> ApiResponse.accepted(
                         bookmark(request.param("g"), request.body())))
+                .post("/v1/groups/{g}/verify", request -> ApiResponse.accepted(
+                        startVerify(request.param("g"), request.body())))
+                .get("/v1/groups/{g}/verify", request -> ApiResponse.ok(verify(request.param("g"))))
                 .metrics(node.metrics()::scrape)
                 .build();
     }
@@ -74,6 +77,58 @@ public final class AgentApi {
         reply.put("seq", seq);
         reply.put("name", label);
         return reply;
+    }
+
+    /** The body of {@code POST /v1/groups/{g}/verify}: whether to repair what differs. */
+    public record VerifyBody(Boolean repair) {
+    }
+
+    /**
+     * {@code POST /v1/groups/{g}/verify {"repair": BOOL}}: compares every block of the group's
+     * volumes with the replica, each region at the exact seq the agent read it at, while writes go
+     * on; with repair the differing ranges are sent again. Answers 202 with the verify's state
+     * ({@link #verify}).
+     */
+    Object startVerify(String group, JsonNode body) throws InterruptedException {
+        boolean repair = ApiBody.read(body, VerifyBody.class).repair();
+        Shipper shipper = replicatingShipper(group);
+        String refusal = shipper.verify(group, repair);
+        if (refusal != null) {
+            throw switch (refusal) {
+                case "sync_running" -> new ApiException(409, "sync_running", "group \"" + group + "\" has a sync or"
+                        + " verify running; wait for it to end (GET /v1/groups/" + group + "/verify, or status)");
+                case "not_connected" -> new ApiException(409, "not_connected", "group \"" + group + "\" is not"
+                        + " connected to its receiver; a verify compares with the replica there");
+                case "fenced" -> new ApiException(409, "promoted", "group \"" + group + "\" was promoted at the DR"
+                        + " site; its replica is a primary now, there is nothing to verify against");
+                default -> new ApiException(409, "verify_refused", "group \"" + group + "\" cannot be verified: "
+                        + refusal);
+            };
+        }
+        return verify(group);
+    }
+
+    /** {@code GET /v1/groups/{g}/verify}: the verify running or last run; 404 when none ran since the start. */
+    Object verify(String group) {
+        Shipper shipper = replicatingShipper(group);
+        Object run = shipper.group(group).verify();
+        if (run == null) {
+            throw new ApiException(404, "no_verify", "group \"" + group + "\" has not been verified since the agent"
+                    + " started; POST /v1/groups/" + group + "/verify starts one");
+        }
+        return run;
+    }
+
+    private Shipper replicatingShipper(String group) {
+        if (node.group(group) == null) {
+            throw new ApiException(404, "unknown_group", "group \"" + group + "\" is not configured on this agent");
+        }
+        Shipper shipper = node.shipper();
+        if (shipper == null) {
+            throw new ApiException(409, "not_replicating", "group \"" + group + "\" is not replicated (this agent has"
+                    + " no receiver); there is no replica to verify against");
+        }
+        return shipper;
     }
 
     /** The body of {@code POST /v1/groups/{g}/bookmarks}. */

@@ -55,6 +55,18 @@ public final class AgentMetrics {
         perGroup(registry, node, "counter", "ferry_agent_shipped_bytes_total",
                 "DELTA bytes sent to the receiver (compressed) since the agent started",
                 (group, view) -> view == null ? 0 : view.bytesShipped());
+        perGroup(registry, node, "gauge", "ferry_agent_sync_total_bytes",
+                "Bytes of volume the sync or verify under way covers (0 when none runs)",
+                (group, view) -> view == null || view.sync() == null ? 0 : view.sync().totalBytes());
+        perGroup(registry, node, "gauge", "ferry_agent_sync_done_bytes",
+                "Bytes of volume the sync or verify under way has covered (0 when none runs)",
+                (group, view) -> view == null || view.sync() == null ? 0 : view.sync().doneBytes());
+        perGroup(registry, node, "gauge", "ferry_agent_sync_sent_bytes",
+                "Bytes of data the sync or verify under way has sent (0 when none runs)",
+                (group, view) -> view == null || view.sync() == null ? 0 : view.sync().sentBytes());
+        perGroup(registry, node, "gauge", "ferry_agent_verify_mismatched_bytes",
+                "Bytes the last verify found different from the replica (0 before the first)",
+                (group, view) -> view == null || view.verify() == null ? 0 : view.verify().mismatchedBytes());
         perGroup(registry, node, "counter", "ferry_agent_captured_bytes_total",
                 "Bytes of writes captured since the agent started",
                 (group, view) -> view == null ? 0 : view.bytesCaptured());

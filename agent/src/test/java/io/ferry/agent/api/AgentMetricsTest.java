@@ -46,12 +46,14 @@ class AgentMetricsTest {
             for (String name : new String[] {"ferry_agent_receiver_connected", "ferry_agent_captured_seq",
                     "ferry_agent_acked_seq", "ferry_agent_lag_seconds", "ferry_agent_rpo_seconds",
                     "ferry_agent_journal_bytes", "ferry_agent_shipped_bytes_total", "ferry_agent_captured_bytes_total",
-                    "ferry_agent_write_seconds", "ferry_agent_journal_sync_seconds"}) {
+                    "ferry_agent_write_seconds", "ferry_agent_journal_sync_seconds", "ferry_agent_sync_total_bytes",
+                    "ferry_agent_sync_done_bytes", "ferry_agent_sync_sent_bytes", "ferry_agent_verify_mismatched_bytes"}) {
                 assertThat(text).contains("# HELP " + name + " ").contains("# TYPE " + name + " ");
             }
             assertThat(text).contains("ferry_agent_receiver_connected 0\n")
                     .contains("ferry_agent_captured_seq{group=\"db\"} 3\n")
                     .contains("ferry_agent_rpo_seconds{group=\"db\"} 30\n")
+                    .contains("ferry_agent_sync_total_bytes{group=\"db\"} 0\n")
                     .contains("# TYPE ferry_agent_write_seconds histogram\n")
                     .contains("ferry_agent_write_seconds_count{group=\"db\"} 3\n")
                     .contains("ferry_agent_write_seconds_bucket{group=\"db\",le=\"+Inf\"} 3\n");

@@ -39,7 +39,7 @@ import java.util.stream.Stream;
 /**
  * {@code ferry demo}: the main job on an embedded default. Makes a workspace, a CA and
  * certificates, starts a receiver and an agent on loopback, protects a consistency group of two
- * volumes, drives a write workload through NBD while showing progress and lag against the RPO,
+ * volumes (one of which already holds data: the demo shows its initial sync), drives a write workload through NBD while showing progress and lag against the RPO,
  * waits until the replica caught up, runs a drill (clones checked against the primaries, written
  * to, discarded), promotes the replica through the management API, checks each
  * promoted export byte for byte against its primary through NBD and prints a summary. Needs nothing but a JDK; removes its workspace unless asked to keep it.
@@ -117,6 +117,9 @@ public final class Demo {
                     """.formatted(ws, GROUP), ws);
             try (ReceiverNode receiver = ReceiverNode.launch(receiverConfig)) {
                 Files.createDirectories(ws.resolve("volumes"));
+                long existing = fillExisting(ws.resolve("volumes").resolve("demo-data.img"));
+                out.printf("  demo-data already holds %d MiB of data in three places (holes elsewhere): it is put"
+                        + " under protection as it is%n", existing >> 20);
                 AgentConfig agentConfig = AgentConfig.parse("""
                         id: host-a
                         dataDir: %1$s/agent
@@ -158,6 +161,22 @@ public final class Demo {
             out.println("  the agent could not connect to the receiver: " + agent.shipper().linkProblem());
             return 1;
         }
+        long syncStart = System.nanoTime();
+        while (!replica.consistent() || replica.syncProgress() != null || view.sync() != null) {
+            if (System.nanoTime() - syncStart > 300_000_000_000L) {
+                out.println("  the initial sync did not end within 5 minutes");
+                return 1;
+            }
+            var sync = view.sync();
+            if (sync != null) {
+                out.printf(Locale.ROOT, "  initial sync %s%n", bar(sync.doneBytes(), sync.totalBytes(), sync.sentBytes(),
+                        sync.etaSeconds()));
+            }
+            Thread.sleep(500);
+        }
+        double syncSeconds = (System.nanoTime() - syncStart) / 1e9;
+        out.printf(Locale.ROOT, "  initial sync complete in %.1f s: the replica is a consistent copy (state %s)%n",
+                syncSeconds, "replicating");
         out.printf("  writing through NBD for %d s (4 writers, 4-64 KiB writes, half-compressible data, flushes)%n",
                 workload.toSeconds());
         AtomicBoolean stop = new AtomicBoolean();
@@ -285,6 +304,7 @@ public final class Demo {
         out.printf(Locale.ROOT, "  bytes captured / shipped    %,d / %,d (compression %.2f:1, LZ4 over TLS 1.3)%n",
                 view.bytesCaptured(), view.bytesShipped(), ratio);
         out.printf(Locale.ROOT, "  writes captured (seq)       %d%n", captured);
+        out.printf(Locale.ROOT, "  initial sync                %.1f s for the data the volume held before%n", syncSeconds);
         out.printf(Locale.ROOT, "  worst lag                   %.2f s (rpo %d s)%n", worstLag, RPO.toSeconds());
         out.printf(Locale.ROOT, "  catch-up after the workload %.2f s%n", catchUpSeconds);
         out.printf(Locale.ROOT, "  drill start at latest       %.3f s; clones %s%n", drillSeconds,
@@ -294,6 +314,40 @@ public final class Demo {
         out.printf(Locale.ROOT, "  promote to latest           %.3f s (request to export)%n", promoteSeconds);
         out.printf(Locale.ROOT, "  promoted replicas           %s%n", identical ? "identical to the primaries" : "DIFFERENT");
         return identical && drillIdentical ? 0 : 1;
+    }
+
+    /** {@code [######........] 42% 12.0 of 320.0 MiB, 11.0 MiB sent, ETA 3s}. */
+    private static String bar(long done, long total, long sent, Double eta) {
+        int width = 30;
+        int filled = total == 0 ? width : (int) (done * width / total);
+        return String.format(Locale.ROOT, "[%s%s] %3d%% %.1f of %.1f MiB, %.1f MiB of data sent, ETA %s",
+                "#".repeat(filled), ".".repeat(width - filled), total == 0 ? 100 : done * 100 / total, done / 1048576.0,
+                total / 1048576.0, sent / 1048576.0, eta == null ? "-" : Math.round(eta) + "s");
+    }
+
+    /** Writes half-compressible data into three places of a new sparse volume file; returns the bytes written. */
+    private static long fillExisting(Path volume) throws IOException {
+        long written = 0;
+        Random random = new Random(42);
+        try (FileChannel channel = FileChannel.open(volume, java.nio.file.StandardOpenOption.CREATE_NEW,
+                java.nio.file.StandardOpenOption.WRITE, java.nio.file.StandardOpenOption.SPARSE)) {
+            channel.truncate(DATA_BYTES);
+            channel.write(ByteBuffer.allocate(1), DATA_BYTES - 1);
+            for (long at : new long[] {0, DATA_BYTES / 3, DATA_BYTES - (24L << 20)}) {
+                byte[] chunk = new byte[1 << 20];
+                for (int mib = 0; mib < 16; mib++) {
+                    random.nextBytes(chunk);
+                    Arrays.fill(chunk, 0, chunk.length / 2, (byte) 'f');
+                    ByteBuffer buffer = ByteBuffer.wrap(chunk);
+                    long position = at + ((long) mib << 20);
+                    while (buffer.hasRemaining()) {
+                        position += channel.write(buffer, position);
+                    }
+                    written += chunk.length;
+                }
+            }
+        }
+        return written;
     }
 
     /** First differing byte of {@code primary} and the export, or -1 when identical. */

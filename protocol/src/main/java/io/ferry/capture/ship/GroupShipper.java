@@ -10,7 +10,11 @@ import io.ferry.nbd.IoCompletion;
 import io.ferry.nbd.NbdErrors;
 import io.ferry.time.EpochNanoClock;
 import io.ferry.capture.sync.GroupSync;
+import io.ferry.capture.sync.VerifyRun;
+import io.ferry.wire.BlockDiff;
+import io.ferry.wire.BlockHashes;
 import io.ferry.wire.Bookmark;
+import io.ferry.wire.ControlMessage;
 import io.ferry.wire.SyncMark;
 import io.ferry.wire.GroupAck;
 import io.ferry.wire.GroupHello;
@@ -54,13 +58,13 @@ final class GroupShipper implements AckGate {
     }
 
     /**
-     * A bookmark at {@code seq}, or a sync mark ({@code mark} set, {@code label} null); {@code sent}
-     * once its frame went out on the current connection.
+     * A bookmark at {@code seq}, or a sync's mark ({@code mark} set, {@code label} null: SYNC or
+     * HASHES); {@code sent} once its frame went out on the current connection.
      */
     private static final class PendingBookmark {
         final long seq;
         final String label;
-        final SyncMark mark;
+        final ControlMessage mark;
         boolean sent;
 
         PendingBookmark(long seq, String label) {
@@ -69,10 +73,14 @@ final class GroupShipper implements AckGate {
             this.mark = null;
         }
 
-        PendingBookmark(SyncMark mark) {
-            this.seq = mark.seq();
+        PendingBookmark(long seq, ControlMessage mark) {
+            this.seq = seq;
             this.label = null;
             this.mark = mark;
+        }
+
+        boolean isEnd() {
+            return mark instanceof SyncMark m && m.phase() == SyncMark.END;
         }
     }
 
@@ -202,7 +210,7 @@ final class GroupShipper implements AckGate {
         }
         boolean empty = ack.status() == GroupAck.STATUS_SYNC_EMPTY;
         boolean nothingToRead = empty && syncSource.journalCoversVolumes();
-        GroupSync next = new GroupSync(name, SyncMark.INITIAL, !empty, pipeline,
+        GroupSync next = new GroupSync(name, SyncMark.INITIAL, !empty, pipeline, // a replica with data: by checksum
                 nothingToRead ? List.of() : syncSource.files(), syncSource.maxRateBytes(), clock.epochNanos());
         if (nothingToRead) {
             LOG.info("group {}: the journal holds every write since the volumes were created empty, so the sync reads"
@@ -210,7 +218,103 @@ final class GroupShipper implements AckGate {
         }
         sync = next;
         endQueued = false;
-        bookmarks.addLast(new PendingBookmark(next.beginMark()));
+        queueMark(next.beginMark().seq(), next.beginMark());
+    }
+
+    /**
+     * Queues a sync's mark in seq order among the bookmarks (a bookmark asked for meanwhile may
+     * carry a higher seq), so every mark goes out right after the delta holding its seq: the
+     * receiver hashes a region at exactly its seq and must get its HASHES before any later delta.
+     */
+    private void queueMark(long seq, ControlMessage mark) {
+        ArrayDeque<PendingBookmark> later = new ArrayDeque<>();
+        while (!bookmarks.isEmpty() && !bookmarks.peekLast().sent && bookmarks.peekLast().seq > seq) {
+            later.addFirst(bookmarks.pollLast());
+        }
+        bookmarks.addLast(new PendingBookmark(seq, mark));
+        bookmarks.addAll(later);
+    }
+
+    /** Why a verify cannot start now. */
+    enum VerifyRefusal { SYNC_RUNNING, NOT_CONNECTED, FENCED, CANNOT_READ }
+
+    private volatile VerifyRun lastVerify;
+
+    /**
+     * Starts a verify of the group's volumes against the replica (see {@link GroupSync#verify});
+     * null when it started, else why not. Shipper thread.
+     */
+    VerifyRefusal startVerify(boolean repair) {
+        if (FENCED.equals(state)) {
+            return VerifyRefusal.FENCED;
+        }
+        if (!active) {
+            return VerifyRefusal.NOT_CONNECTED;
+        }
+        if (sync != null) {
+            return VerifyRefusal.SYNC_RUNNING;
+        }
+        if (syncSource == null) {
+            return VerifyRefusal.CANNOT_READ;
+        }
+        List<String> names = new java.util.ArrayList<>();
+        for (VolumeInfo v : volumes) {
+            names.add(v.name());
+        }
+        GroupSync verify = GroupSync.verify(name, repair, names, pipeline, syncSource.files(),
+                syncSource.maxRateBytes(), clock.epochNanos());
+        sync = verify;
+        endQueued = false;
+        lastVerify = verifyRun(verify, "running", null);
+        return null;
+    }
+
+    /** The verify running or last run, or null. Any thread. */
+    VerifyRun verifyRun() {
+        GroupSync s = sync;
+        VerifyRun last = lastVerify;
+        if (s != null && s.kind() == SyncMark.VERIFY && last != null && "running".equals(last.state())) {
+            return verifyRun(s, "running", null);
+        }
+        return last;
+    }
+
+    private VerifyRun verifyRun(GroupSync s, String runState, String why) {
+        return VerifyRun.of(name, s, runState, why);
+    }
+
+    /** Shipper thread: a verify whose reads are all answered ends once its repairs are durable at the receiver. */
+    private boolean pumpVerify(GroupSync s) {
+        if (s.allRead() && ackedSeq >= s.lastSeq()) {
+            VerifyRun done = verifyRun(s, "done", null);
+            lastVerify = done;
+            sync = null;
+            LOG.info("group {}: verify done at seq {}: {} bytes compared, {} bytes different in {} range(s){}", name,
+                    done.seq(), done.totalBytes(), done.mismatchedBytes(), done.mismatches().size(),
+                    done.repair() ? ", " + done.repairedBytes() + " bytes repaired" : "");
+            return true;
+        }
+        return false;
+    }
+
+    private void queueMarks(List<ControlMessage> marks) {
+        for (ControlMessage mark : marks) {
+            queueMark(mark instanceof BlockHashes h ? h.seq() : ((SyncMark) mark).seq(), mark);
+        }
+    }
+
+    /** The receiver's answer to one of the sync's HASHES. Shipper thread. */
+    void onDiff(long id, BlockDiff diff) {
+        GroupSync s = sync;
+        if (id != connectionId || !active || s == null) {
+            return;
+        }
+        try {
+            s.onDiff(diff);
+        } catch (IllegalArgumentException e) {
+            fail(FAILED, "group " + name + ": the sync stopped: " + e.getMessage());
+            sync = null;
+        }
     }
 
     /** Shipper thread: reads the sync's next region and queues its marks. */
@@ -220,19 +324,24 @@ final class GroupShipper implements AckGate {
             return false;
         }
         if (s.refused() != null) {
+            if (s.kind() == SyncMark.VERIFY) {
+                lastVerify = verifyRun(s, "failed", s.refused());
+            }
             fail(FAILED, "group " + name + ": the sync stopped: " + s.refused());
             return true;
         }
-        SyncMark progress = s.pump(nowNanos, ackedSeq);
-        if (progress != null) {
-            bookmarks.addLast(new PendingBookmark(progress));
+        List<ControlMessage> marks = s.pump(nowNanos, ackedSeq);
+        queueMarks(marks);
+        if (s.kind() == SyncMark.VERIFY) {
+            return pumpVerify(s) || !marks.isEmpty();
         }
         if (s.allRead()) {
-            bookmarks.addLast(new PendingBookmark(s.endMark()));
+            SyncMark end = s.endMark();
+            queueMark(end.seq(), end);
             endQueued = true;
             return true;
         }
-        return progress != null;
+        return !marks.isEmpty();
     }
 
     /** The sync under way as status shows it, or null. Any thread. */
@@ -280,6 +389,10 @@ final class GroupShipper implements AckGate {
         pending = false;
         // A sync ends with the connection: the receiver asks for one again on the next if it needs it.
         bookmarks.removeIf(b -> b.mark != null);
+        GroupSync s = sync;
+        if (s != null && s.kind() == SyncMark.VERIFY) {
+            lastVerify = verifyRun(s, "failed", "the connection to the receiver dropped; run the verify again");
+        }
         sync = null;
         endQueued = false;
         for (PendingBookmark b : bookmarks) {
@@ -321,6 +434,11 @@ final class GroupShipper implements AckGate {
                 if (!encoder.isEmpty() && encoder.inputBytes() + entry.length() > maxDeltaBytes && entry.type() == Journal.WRITE) {
                     ship(link, alloc);
                     continue;
+                }
+                GroupSync s = sync;
+                if (s != null && s.hasDone()) {
+                    // a sync read that came before this record: its marks go out before it
+                    queueMarks(s.takeDone(nowNanos, ackedSeq));
                 }
                 PendingBookmark next = nextUnsentBookmark();
                 if (next != null && entry.seq() > next.seq) {
@@ -398,7 +516,7 @@ final class GroupShipper implements AckGate {
             PendingBookmark done = bookmarks.pollFirst();
             if (done.mark == null) {
                 bookmarksReserved.decrementAndGet();
-            } else if (done.mark.phase() == SyncMark.END && s != null) {
+            } else if (done.isEnd() && s != null) {
                 s.onAcked(Long.MAX_VALUE);
                 s.logComplete(clock.epochNanos());
                 sync = null;
@@ -470,7 +588,8 @@ final class GroupShipper implements AckGate {
             }
         }
         if (active) {
-            state = sync != null ? SYNCING : over ? BEHIND : REPLICATING;
+            GroupSync s = sync;
+            state = s != null && s.kind() != SyncMark.VERIFY ? SYNCING : over ? BEHIND : REPLICATING;
         }
     }
 

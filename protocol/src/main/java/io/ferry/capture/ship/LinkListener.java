@@ -12,5 +12,9 @@ interface LinkListener {
 
     void onAck(long connectionId, Ack ack);
 
+    /** The receiver's answer to a sync's HASHES. */
+    default void onDiff(long connectionId, io.ferry.wire.BlockDiff diff) {
+    }
+
     void onDisconnected(long connectionId, String reason);
 }

@@ -208,6 +208,7 @@ final class ReceiverLink implements Link {
                     listener.onHelloAck(id, ack);
                 }
                 case Frames.ACK -> listener.onAck(id, Ack.decode(body));
+                case Frames.DIFF -> listener.onDiff(id, io.ferry.wire.BlockDiff.decode(body));
                 case Frames.HEARTBEAT -> Heartbeat.decode(body);
                 case Frames.ERROR -> {
                     ErrorMessage error = ErrorMessage.decode(body);

@@ -118,6 +118,30 @@ public final class Shipper implements AutoCloseable, LinkListener, Agent {
     public enum BookmarkOutcome { QUEUED, UNKNOWN_GROUP, BACKLOG_FULL }
 
     /**
+     * Starts a verify of {@code group} on the shipper thread and waits for it to start; null
+     * when it started, else why not.
+     *
+     * @throws IllegalArgumentException for a group this shipper does not ship
+     */
+    public String verify(String group, boolean repair) throws InterruptedException {
+        GroupShipper g = groups.get(group);
+        if (g == null) {
+            throw new IllegalArgumentException("unknown group " + group);
+        }
+        java.util.concurrent.CompletableFuture<GroupShipper.VerifyRefusal> started = new java.util.concurrent.CompletableFuture<>();
+        inbox.submit(() -> faults.run(group, () -> {
+            started.complete(g.startVerify(repair));
+            return 1;
+        }));
+        try {
+            GroupShipper.VerifyRefusal refusal = started.get(30, java.util.concurrent.TimeUnit.SECONDS);
+            return refusal == null ? null : refusal.name().toLowerCase(java.util.Locale.ROOT);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            return "not_started: " + e;
+        }
+    }
+
+    /**
      * Asks the shipping thread to send a bookmark of {@code group} at {@code seq} in order with its
      * deltas. Any thread. A bookmark is refused, never dropped, when too many are already waiting
      * for the receiver's acknowledgement (a long disconnection).
@@ -159,6 +183,19 @@ public final class Shipper implements AutoCloseable, LinkListener, Agent {
             if (g != null) {
                 faults.run(g.name(), () -> {
                     g.onAck(connectionId, ack.durableSeq());
+                    return 1;
+                });
+            }
+        });
+    }
+
+    @Override
+    public void onDiff(long connectionId, io.ferry.wire.BlockDiff diff) {
+        inbox.submit(() -> {
+            GroupShipper g = groups.get(diff.group());
+            if (g != null) {
+                faults.run(g.name(), () -> {
+                    g.onDiff(connectionId, diff);
                     return 1;
                 });
             }
@@ -277,6 +314,11 @@ public final class Shipper implements AutoCloseable, LinkListener, Agent {
         /** The sync under way, or null. */
         public io.ferry.api.SyncStatus sync() {
             return g.syncStatus(clock.epochNanos());
+        }
+
+        /** The verify running or last run, or null. */
+        public io.ferry.capture.sync.VerifyRun verify() {
+            return g.verifyRun();
         }
     }
 }

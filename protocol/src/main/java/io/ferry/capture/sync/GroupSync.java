@@ -3,12 +3,17 @@ package io.ferry.capture.sync;
 import io.ferry.api.SyncStatus;
 import io.ferry.capture.journal.Journal;
 import io.ferry.capture.pipeline.WritePipeline;
+import io.ferry.volume.BlockHasher;
 import io.ferry.volume.VolumeFile;
 import io.ferry.volume.Zeroes;
+import io.ferry.wire.BlockDiff;
+import io.ferry.wire.BlockHashes;
+import io.ferry.wire.ControlMessage;
 import io.ferry.wire.SyncMark;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import org.slf4j.Logger;
@@ -16,43 +21,70 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One sync of a group's volumes to its replica, driven by the agent: the volumes are read
- * region by region and what each region holds is journaled as ordinary records, so it travels
- * and is applied like the group's writes.
+ * region by region, each region on the group's pipeline thread between two writes
+ * ({@link WritePipeline.InOrder}), so it sees the volume exactly as the writes up to the
+ * captured seq left it.
  *
- * <p><b>Why a sync read never overwrites a newer write at the replica.</b> Each region is read on
- * the group's pipeline thread between two writes ({@link WritePipeline.InOrder}): it sees the
- * volume exactly as the writes up to the captured seq left it, and its records take the next
- * seqs. A write that comes later carries a higher seq and is applied after the region, in the
- * receiver's seq order; one that came earlier is in the region already. So the replica holds
- * the volume as of the sync's END seq once it applied that far, while writes go on throughout.
+ * <p>Two ways, as the receiver asked:
+ * <ul>
+ *   <li><b>Data</b> (the replica is empty): what a region holds is journaled as ordinary
+ *       records at the next seqs, so it travels and is applied like the group's writes. Holes
+ *       ({@code SEEK_HOLE}) and 4 KiB blocks of zeroes are not sent: they are holes at the replica
+ *       already.</li>
+ *   <li><b>Checksum</b> (the replica may hold data): the region's blocks are hashed
+ *       ({@link BlockHasher}) and the hashes go out as a {@link BlockHashes} mark at the region's
+ *       seq. The receiver hashes its replica once it has applied exactly that seq and answers
+ *       with a {@link BlockDiff}; the differing ranges are then read again in order and
+ *       journaled, zero runs as WRITE_ZEROES (the replica punches holes). Only those ranges
+ *       travel.</li>
+ * </ul>
  *
- * <p>What travels: data runs as WRITE records; holes ({@code SEEK_HOLE}) and 4 KiB blocks that
- * read as zeroes as WRITE_ZEROES records (the replica punches holes) when the replica may hold
- * other data, as nothing when it is empty ({@code zeroes} false). Regions are read one at a
- * time, at most {@link #WINDOW_BYTES} of volume ahead of what the receiver acknowledged, so the
- * journal holds a bounded part of the sync; {@code maxRateBytes} bounds the data bytes read per
- * second (0: no bound); the group's own writes are never held back by it.
+ * <p><b>Why a sync read never overwrites a newer write at the replica.</b> A write that comes
+ * after a region's read carries a higher seq and is applied after the region's records, in the
+ * receiver's seq order; one that came before is in the region already. So once the replica has
+ * applied the END mark's seq it holds the volumes as of that seq, while writes went on
+ * throughout.
  *
- * <p>Threads: the shipper thread owns it ({@link #pump}, {@link #onAcked}, the getters for status
- * read volatiles); the region reads run on the pipeline thread and hand their result back
- * through a queue.
+ * <p>Bounds: one in-order read at a time, at most {@link #WINDOW_BYTES} of volume read but not
+ * yet acknowledged (data) or answered (checksum), so the journal holds a bounded part of the
+ * sync; {@code maxRateBytes} bounds the bytes read per second (0: no bound); the group's writes
+ * are never held back by it.
+ *
+ * <p>Threads: the shipper thread owns it; the reads run on the pipeline thread and hand their
+ * results back through a queue; the status getters read volatiles.
  */
 public final class GroupSync {
     private static final Logger LOG = LoggerFactory.getLogger(GroupSync.class);
 
     /** Bytes of volume one in-order read covers. */
     public static final int REGION_BYTES = 1 << 20;
-    /** Volume bytes read but not yet acknowledged by the receiver, at most. */
+    /** Bytes of volume read but not yet acknowledged or answered, at most. */
     public static final long WINDOW_BYTES = 32L << 20;
+    /** Bytes one hash covers in a checksum sync. */
+    public static final int HASH_BLOCK_BYTES = 64 << 10;
     private static final int BLOCK = 4096;
 
-    /** A region read: its records end at {@code lastSeq}; the sync covered {@code coveredEnd} bytes with it. */
-    private record Region(long lastSeq, long coveredEnd, long dataBytes) {
+    /**
+     * A read done: its records end at {@code lastSeq}; a region read covered up to
+     * {@code coveredEnd} bytes of the sync (-1 for a repair); {@code hashes} in a checksum sync.
+     */
+    private record Done(long lastSeq, long coveredEnd, long dataBytes, BlockHashes hashes) {
     }
+
+    /** A range the receiver found different, to read again. */
+    private record Repair(int volume, long offset, int length) {
+    }
+
+    /** A range a verify found different: volume name, offset, length. */
+    public record Mismatch(String volume, long offset, long length) {
+    }
+
+    /** Mismatches a verify lists at the most; past it they are counted only. */
+    public static final int MAX_LISTED_MISMATCHES = 10_000;
 
     private final String group;
     private final int kind;
-    private final boolean zeroes;
+    private final boolean checksum;
     private final WritePipeline pipeline;
     private final List<VolumeFile> files;
     private final long totalBytes;
@@ -60,8 +92,18 @@ public final class GroupSync {
     private final long beginSeq;
     private final long startNanos;
     private final ByteBuffer buffer;
-    private final ConcurrentLinkedQueue<Region> read = new ConcurrentLinkedQueue<>();
-    private final ArrayDeque<Region> unacked = new ArrayDeque<>();
+    private final BlockHasher hasher = new BlockHasher();
+    private final ConcurrentLinkedQueue<Done> read = new ConcurrentLinkedQueue<>();
+    /** Data: regions read, waiting for the ACK of their records. */
+    private final ArrayDeque<Done> unacked = new ArrayDeque<>();
+    /** Checksum: regions whose hashes went out, waiting for the receiver's DIFF, in order. */
+    private final ArrayDeque<Done> unanswered = new ArrayDeque<>();
+    private final ArrayDeque<Repair> repairs = new ArrayDeque<>();
+    private final boolean repair;
+    private final List<String> volumeNames;
+    private final List<Mismatch> mismatches = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private volatile long mismatchedBytes;
+    private volatile long repairedBytes;
 
     private int volume;
     private long offset;
@@ -71,19 +113,37 @@ public final class GroupSync {
     private long nextAllowedNanos;
     private long readCovered;
     private long lastSeq;
-    private volatile long ackedCovered;
+    private volatile long doneCovered;
     private volatile long sentBytes;
+    private volatile long hashBytes;
     private int loggedTenth;
 
     /**
-     * A sync of {@code files} (by volume index) that begins after {@code beginSeq} (the captured
-     * seq now: every region read gets a later seq).
+     * A sync of {@code files} (by volume index) that begins after the captured seq now (every
+     * read gets a later seq): by checksum when {@code checksum}, else by data.
      */
-    public GroupSync(String group, int kind, boolean zeroes, WritePipeline pipeline, List<VolumeFile> files,
+    public GroupSync(String group, int kind, boolean checksum, WritePipeline pipeline, List<VolumeFile> files,
             long maxRateBytes, long nowNanos) {
+        this(group, kind, checksum, true, List.of(), pipeline, files, maxRateBytes, nowNanos);
+    }
+
+    /**
+     * A verify of {@code files} (named {@code volumeNames}): by checksum, listing what differs,
+     * and reading it again only when {@code repair}.
+     */
+    public static GroupSync verify(String group, boolean repair, List<String> volumeNames, WritePipeline pipeline,
+            List<VolumeFile> files, long maxRateBytes, long nowNanos) {
+        return new GroupSync(group, SyncMark.VERIFY, true, repair, volumeNames, pipeline, files, maxRateBytes,
+                nowNanos);
+    }
+
+    private GroupSync(String group, int kind, boolean checksum, boolean repair, List<String> volumeNames,
+            WritePipeline pipeline, List<VolumeFile> files, long maxRateBytes, long nowNanos) {
+        this.repair = repair;
+        this.volumeNames = List.copyOf(volumeNames);
         this.group = group;
         this.kind = kind;
-        this.zeroes = zeroes;
+        this.checksum = checksum;
         this.pipeline = pipeline;
         this.files = List.copyOf(files);
         long total = 0;
@@ -97,12 +157,17 @@ public final class GroupSync {
         this.startNanos = nowNanos;
         this.nextAllowedNanos = nowNanos;
         this.buffer = ByteBuffer.allocateDirect(REGION_BYTES);
-        while (volume < this.files.size() && this.files.get(volume).sizeBytes() == 0) {
-            volume++;
-        }
-        LOG.info("group {}: {} sync of {} bytes begins after seq {} ({}{})", group, SyncMark.kindName(kind), total,
-                beginSeq, zeroes ? "every region" : "regions holding data",
+        skipEmptyVolumes();
+        LOG.info("group {}: {} of {} bytes begins after seq {} ({}{})", group, label(), total,
+                beginSeq, checksum ? "by checksum: only differing blocks travel" : "the regions holding data",
                 maxRateBytes > 0 ? ", at most " + (maxRateBytes >> 20) + " MiB/s" : "");
+    }
+
+    private void skipEmptyVolumes() {
+        while (volume < files.size() && offset >= files.get(volume).sizeBytes()) {
+            volume++;
+            offset = 0;
+        }
     }
 
     /** The mark that opens the sync on the wire. */
@@ -111,82 +176,154 @@ public final class GroupSync {
     }
 
     /**
-     * Shipper thread: takes the regions read since the last call (those whose records the
+     * Shipper thread: takes the reads done since the last call (data regions whose records the
      * receiver holds up to {@code ackedSeq} count as done at once: a region of holes journals
-     * nothing, and no ACK would come for it) and starts the next read when the window and the
-     * rate allow. Returns a PROGRESS mark to send after the newest region when the sync has
-     * advanced a hundredth since the last one, else null.
+     * nothing, and no ACK would come for it), then starts the next read when the window and the
+     * rate allow. Returns the marks to send in order after the deltas: the HASHES of regions
+     * read, and a PROGRESS mark whenever the sync advanced a hundredth.
      */
-    public SyncMark pump(long nowNanos, long ackedSeq) {
-        Region region;
+    public List<ControlMessage> pump(long nowNanos, long ackedSeq) {
+        List<ControlMessage> marks = takeDone(nowNanos, ackedSeq);
+        if (refused == null && !outstanding && nowNanos >= nextAllowedNanos) {
+            if (!repairs.isEmpty()) {
+                submitRepair();
+            } else if (volume < files.size() && submittedCovered - doneCovered < WINDOW_BYTES) {
+                submitRegion();
+            }
+        }
+        return marks;
+    }
+
+    /**
+     * Whether a read finished that {@link #pump} has not taken yet. The shipper asks before it
+     * ships a journal record: a read's result is queued before any later write is journaled (both
+     * on the pipeline thread), so taking it first puts its HASHES ahead of every later delta.
+     */
+    public boolean hasDone() {
+        return !read.isEmpty();
+    }
+
+    /** Shipper thread: takes the reads done so far (see {@link #pump}) and returns their marks. */
+    public List<ControlMessage> takeDone(long nowNanos, long ackedSeq) {
+        List<ControlMessage> marks = new ArrayList<>();
         long before = readCovered;
-        while ((region = read.poll()) != null) {
-            unacked.addLast(region);
-            readCovered = region.coveredEnd();
-            lastSeq = Math.max(lastSeq, region.lastSeq());
-            sentBytes += region.dataBytes();
+        Done done;
+        while ((done = read.poll()) != null) {
+            lastSeq = Math.max(lastSeq, done.lastSeq());
+            sentBytes += done.dataBytes();
+            if (done.coveredEnd() >= 0) {
+                readCovered = done.coveredEnd();
+                if (done.hashes() != null) {
+                    unanswered.addLast(done);
+                    marks.add(done.hashes());
+                    hashBytes += done.hashes().hashes().length;
+                } else {
+                    unacked.addLast(done);
+                }
+            }
             if (maxRateBytes > 0) {
-                nextAllowedNanos = Math.max(nextAllowedNanos, nowNanos) + region.dataBytes() * 1_000_000_000L / maxRateBytes;
+                long bytes = done.hashes() != null ? REGION_BYTES : done.dataBytes();
+                nextAllowedNanos = Math.max(nextAllowedNanos, nowNanos) + bytes * 1_000_000_000L / maxRateBytes;
             }
         }
         onAcked(ackedSeq);
-        if (refused == null && !outstanding && volume < files.size()
-                && submittedCovered - ackedCovered < WINDOW_BYTES && nowNanos >= nextAllowedNanos) {
-            submitNext();
-        }
         long step = Math.max(totalBytes / 100, 1);
-        if (readCovered > before && readCovered < totalBytes && readCovered / step > before / step) {
-            return new SyncMark(group, lastSeq, SyncMark.PROGRESS, kind, totalBytes, readCovered);
+        if (kind != SyncMark.VERIFY && readCovered > before && readCovered < totalBytes
+                && readCovered / step > before / step) {
+            marks.add(new SyncMark(group, lastSeq, SyncMark.PROGRESS, kind, totalBytes, readCovered));
         }
-        return null;
+        return marks;
     }
 
-    private void submitNext() {
+    private void submitRegion() {
         VolumeFile file = files.get(volume);
         int v = volume;
         long at = offset;
         int length = (int) Math.min(REGION_BYTES, file.sizeBytes() - at);
         long coveredEnd = submittedCovered + length;
-        WritePipeline.InOrder work = new WritePipeline.InOrder() {
-            @Override
-            public void run(WritePipeline.Sequenced sequenced) throws IOException {
-                long data = readRegion(sequenced, v, at, length);
-                read.add(new Region(sequenced.capturedSeq(), coveredEnd, data));
-                outstanding = false;
-            }
-
-            @Override
-            public void refused(String why) {
-                refused = why;
-                outstanding = false;
-            }
-
-            @Override
-            public String toString() {
-                return "sync read of " + group + " volume " + v + " at " + at + "+" + length;
-            }
-        };
-        outstanding = true;
-        if (!pipeline.tryRunInOrder(work)) {
-            outstanding = false; // ring full or closing: try again on the next pump
+        if (!submit(new Read(v, at, length, coveredEnd))) {
             return;
         }
         submittedCovered = coveredEnd;
         offset += length;
-        if (offset >= file.sizeBytes()) {
-            volume++;
-            offset = 0;
-            while (volume < files.size() && files.get(volume).sizeBytes() == 0) {
-                volume++;
-            }
+        skipEmptyVolumes();
+    }
+
+    private void submitRepair() {
+        Repair next = repairs.peekFirst();
+        if (submit(new Read(next.volume(), next.offset(), next.length(), -1))) {
+            repairs.pollFirst();
+            repairedBytes += next.length();
         }
+    }
+
+    private boolean submit(Read work) {
+        outstanding = true;
+        if (!pipeline.tryRunInOrder(work)) {
+            outstanding = false; // ring full or closing: try again on the next pump
+            return false;
+        }
+        return true;
+    }
+
+    /** One in-order read: a region of the sync ({@code coveredEnd >= 0}) or a repair. */
+    private final class Read implements WritePipeline.InOrder {
+        private final int v;
+        private final long at;
+        private final int length;
+        private final long coveredEnd;
+
+        Read(int v, long at, int length, long coveredEnd) {
+            this.v = v;
+            this.at = at;
+            this.length = length;
+            this.coveredEnd = coveredEnd;
+        }
+
+        @Override
+        public void run(WritePipeline.Sequenced sequenced) throws IOException {
+            boolean region = coveredEnd >= 0;
+            if (region && checksum) {
+                BlockHashes hashes = hashRegion(sequenced, v, at, length);
+                read.add(new Done(sequenced.capturedSeq(), coveredEnd, 0, hashes));
+            } else {
+                long data = readRegion(sequenced, v, at, length, !region);
+                read.add(new Done(sequenced.capturedSeq(), coveredEnd, data, null));
+            }
+            outstanding = false;
+        }
+
+        @Override
+        public void refused(String why) {
+            refused = why;
+            outstanding = false;
+        }
+
+        @Override
+        public String toString() {
+            return "sync read of " + group + " volume " + v + " at " + at + "+" + length;
+        }
+    }
+
+    /** Pipeline thread: the hashes of {@code [at, at + length)} of volume {@code v} as it is now. */
+    private BlockHashes hashRegion(WritePipeline.Sequenced sequenced, int v, long at, int length) throws IOException {
+        ByteBuffer chunk = buffer.clear().limit(length);
+        sequenced.file(v).read(at, chunk);
+        int count = (length + HASH_BLOCK_BYTES - 1) / HASH_BLOCK_BYTES;
+        byte[] hashes = new byte[count * BlockHasher.HASH_BYTES];
+        for (int i = 0; i < count; i++) {
+            int from = i * HASH_BLOCK_BYTES;
+            hasher.hash(buffer, from, Math.min(HASH_BLOCK_BYTES, length - from), hashes, i * BlockHasher.HASH_BYTES);
+        }
+        return new BlockHashes(group, sequenced.capturedSeq(), v, at, HASH_BLOCK_BYTES, hashes);
     }
 
     /**
      * Pipeline thread: reads {@code [at, at + length)} of volume {@code v} and journals its data
-     * runs (and its zero runs when {@link #zeroes}); returns the data bytes journaled.
+     * runs, and its zero runs when {@code zeroes}; returns the data bytes journaled.
      */
-    private long readRegion(WritePipeline.Sequenced sequenced, int v, long at, int length) throws IOException {
+    private long readRegion(WritePipeline.Sequenced sequenced, int v, long at, int length, boolean zeroes)
+            throws IOException {
         VolumeFile file = sequenced.file(v);
         long[] runs = new long[128]; // pairs of (length, hole ? 1 : 0)
         int[] count = {0};
@@ -206,9 +343,9 @@ public final class GroupSync {
             for (int r = 0; r < count[0]; r++) {
                 long runLength = runs[2 * r];
                 if (runs[2 * r + 1] == 1) {
-                    zeroRun(sequenced, v, position, runLength);
+                    zeroRun(sequenced, v, position, runLength, zeroes);
                 } else {
-                    data += dataRun(sequenced, file, v, position, (int) runLength);
+                    data += dataRun(sequenced, file, v, position, (int) runLength, zeroes);
                 }
                 position += runLength;
             }
@@ -216,38 +353,38 @@ public final class GroupSync {
         return data;
     }
 
-    private void zeroRun(WritePipeline.Sequenced sequenced, int v, long at, long length) {
+    private static void zeroRun(WritePipeline.Sequenced sequenced, int v, long at, long length, boolean zeroes) {
         if (zeroes && length > 0) {
             sequenced.journal(v, Journal.WRITE_ZEROES, at, length, null);
         }
     }
 
     /** Reads a data run and journals its 4 KiB blocks, runs of zero blocks as zero runs. */
-    private long dataRun(WritePipeline.Sequenced sequenced, VolumeFile file, int v, long at, int length)
-            throws IOException {
+    private long dataRun(WritePipeline.Sequenced sequenced, VolumeFile file, int v, long at, int length,
+            boolean zeroes) throws IOException {
         ByteBuffer chunk = buffer.clear().limit(length);
         file.read(at, chunk);
         long data = 0;
         int runStart = 0;
         boolean runZero = false;
         for (int block = 0; block < length; block += BLOCK) {
-            int blockEnd = Math.min(length, block + BLOCK);
-            boolean zero = Zeroes.allZero(buffer, block, blockEnd);
+            boolean zero = Zeroes.allZero(buffer, block, Math.min(length, block + BLOCK));
             if (block == 0) {
                 runZero = zero;
             } else if (zero != runZero) {
-                data += emit(sequenced, v, at, runStart, block, runZero);
+                data += emit(sequenced, v, at, runStart, block, runZero, zeroes);
                 runStart = block;
                 runZero = zero;
             }
         }
-        data += emit(sequenced, v, at, runStart, length, runZero);
+        data += emit(sequenced, v, at, runStart, length, runZero, zeroes);
         return data;
     }
 
-    private long emit(WritePipeline.Sequenced sequenced, int v, long at, int from, int to, boolean zero) {
+    private long emit(WritePipeline.Sequenced sequenced, int v, long at, int from, int to, boolean zero,
+            boolean zeroes) {
         if (zero) {
-            zeroRun(sequenced, v, at + from, to - from);
+            zeroRun(sequenced, v, at + from, to - from, zeroes);
             return 0;
         }
         sequenced.journal(v, Journal.WRITE, at + from, to - from, buffer.duplicate().limit(to).position(from));
@@ -256,22 +393,72 @@ public final class GroupSync {
 
     /** Shipper thread: the receiver holds everything up to {@code durableSeq} durable. */
     public void onAcked(long durableSeq) {
-        Region region;
-        while ((region = unacked.peekFirst()) != null && region.lastSeq() <= durableSeq) {
+        Done done;
+        while ((done = unacked.peekFirst()) != null && done.lastSeq() <= durableSeq) {
             unacked.pollFirst();
-            ackedCovered = region.coveredEnd();
+            doneCovered = done.coveredEnd();
         }
-        int tenth = totalBytes == 0 ? 10 : (int) (ackedCovered * 10 / totalBytes);
+        logProgress();
+    }
+
+    /**
+     * Shipper thread: the receiver's answer to the oldest HASHES still unanswered; its ranges are
+     * read again.
+     *
+     * @throws IllegalArgumentException when it answers no region this sync asked about (the
+     *         caller fails the sync: the receiver is not following it)
+     */
+    public void onDiff(BlockDiff diff) {
+        Done asked = unanswered.peekFirst();
+        BlockHashes hashes = asked == null ? null : asked.hashes();
+        if (hashes == null || hashes.seq() != diff.seq() || hashes.volume() != diff.volume()
+                || hashes.offset() != diff.offset() || diff.end() > hashes.end()) {
+            throw new IllegalArgumentException("DIFF of volume " + diff.volume() + " at " + diff.offset() + " (seq "
+                    + diff.seq() + ") answers no HASHES this sync is waiting for"
+                    + (hashes == null ? "" : " (waiting for volume " + hashes.volume() + " at " + hashes.offset()
+                    + ", seq " + hashes.seq() + ")"));
+        }
+        unanswered.pollFirst();
+        for (BlockDiff.Range range : diff.ranges()) {
+            if (kind == SyncMark.VERIFY) {
+                mismatchedBytes += range.length();
+                String name = diff.volume() < volumeNames.size() ? volumeNames.get(diff.volume())
+                        : String.valueOf(diff.volume());
+                if (mismatches.size() < MAX_LISTED_MISMATCHES) {
+                    mismatches.add(new Mismatch(name, range.offset(), range.length()));
+                }
+                LOG.warn("group {}: verify found volume {} different at {}+{} at seq {}{}", group, name, range.offset(),
+                        range.length(), diff.seq(), repair ? "; repairing it" : "");
+            }
+            if (!repair) {
+                continue;
+            }
+            for (long at = range.offset(); at < range.offset() + range.length(); at += REGION_BYTES) {
+                int length = (int) Math.min(REGION_BYTES, range.offset() + range.length() - at);
+                repairs.addLast(new Repair(diff.volume(), at, length));
+            }
+        }
+        doneCovered = asked.coveredEnd();
+        logProgress();
+    }
+
+    private void logProgress() {
+        int tenth = totalBytes == 0 ? 10 : (int) (doneCovered * 10 / totalBytes);
         if (tenth > loggedTenth && tenth < 10) {
             loggedTenth = tenth;
-            LOG.info("group {}: {} sync {}% ({} of {} bytes, {} bytes of data sent)", group, SyncMark.kindName(kind),
-                    tenth * 10, ackedCovered, totalBytes, sentBytes);
+            LOG.info("group {}: {} {}% ({} of {} bytes, {} bytes of data sent)", group, label(),
+                    tenth * 10, doneCovered, totalBytes, sentBytes);
         }
     }
 
-    /** Every region was read (and journaled): the END mark can follow the last of them. */
+    /** "initial sync", "resync" or "verify", for log lines. */
+    private String label() {
+        return kind == SyncMark.INITIAL ? "initial sync" : SyncMark.kindName(kind);
+    }
+
+    /** Every region was read and answered and every differing range read again: END can follow. */
     public boolean allRead() {
-        return volume >= files.size() && !outstanding && read.isEmpty();
+        return volume >= files.size() && !outstanding && read.isEmpty() && unanswered.isEmpty() && repairs.isEmpty();
     }
 
     /** The mark that ends the sync: the replica holds the volumes once it applied its seq. */
@@ -282,22 +469,55 @@ public final class GroupSync {
         return new SyncMark(group, lastSeq, SyncMark.END, kind, totalBytes, totalBytes);
     }
 
-    /** Why the pipeline refused a read (the group failed or closed), or null. */
-    public String refused() {
-        return refused;
+    /** The seq of the last record a read journaled (a repair's included), or the seq the sync began after. */
+    public long lastSeq() {
+        return lastSeq;
+    }
+
+    /** What a verify found different so far (at most {@link #MAX_LISTED_MISMATCHES}). */
+    public List<Mismatch> mismatches() {
+        return List.copyOf(mismatches);
+    }
+
+    /** Bytes a verify found different. */
+    public long mismatchedBytes() {
+        return mismatchedBytes;
+    }
+
+    /** Bytes read again because they differed. */
+    public long repairedBytes() {
+        return repairedBytes;
     }
 
     public int kind() {
         return kind;
     }
 
+    /** Whether ranges found different are read again (always for a sync; for a verify when asked). */
+    public boolean repair() {
+        return repair;
+    }
+
+    public long beginSeq() {
+        return beginSeq;
+    }
+
+    /** Why the pipeline refused a read (the group failed or closed), or null. */
+    public String refused() {
+        return refused;
+    }
+
+    public boolean checksum() {
+        return checksum;
+    }
+
     public long totalBytes() {
         return totalBytes;
     }
 
-    /** Volume bytes the receiver holds durable. */
+    /** Volume bytes the receiver holds (data) or has compared (checksum). */
     public long doneBytes() {
-        return ackedCovered;
+        return doneCovered;
     }
 
     /** Data bytes read and journaled (holes and zero blocks are not data). */
@@ -305,16 +525,22 @@ public final class GroupSync {
         return sentBytes;
     }
 
+    /** Bytes of block hashes sent (checksum). */
+    public long hashBytes() {
+        return hashBytes;
+    }
+
     /** The status as both daemons show it. */
     public SyncStatus status(long nowNanos) {
-        return SyncStatus.of(SyncMark.kindName(kind), totalBytes, ackedCovered, sentBytes, startNanos, nowNanos);
+        return SyncStatus.of(SyncMark.kindName(kind), totalBytes, doneCovered, sentBytes, startNanos, nowNanos);
     }
 
     /** Logs the end once the receiver acknowledged the END mark. */
     public void logComplete(long nowNanos) {
+        doneCovered = totalBytes;
         double seconds = Math.max(1e-9, (nowNanos - startNanos) / 1e9);
-        LOG.info("group {}: {} sync complete: {} bytes covered, {} bytes of data sent in {} s ({} MB/s)", group,
-                SyncMark.kindName(kind), totalBytes, sentBytes, String.format("%.1f", seconds),
-                String.format("%.1f", sentBytes / seconds / 1e6));
+        LOG.info("group {}: {} sync complete: {} bytes covered, {} bytes of data and {} bytes of hashes sent in {} s"
+                        + " ({} MB/s of volume)", group, SyncMark.kindName(kind), totalBytes, sentBytes, hashBytes,
+                String.format("%.1f", seconds), String.format("%.1f", totalBytes / seconds / 1e6));
     }
 }

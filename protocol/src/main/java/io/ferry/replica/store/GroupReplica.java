@@ -14,7 +14,10 @@ import io.ferry.replica.store.GroupTarget;
 import io.ferry.replica.status.GroupView;
 import io.ferry.replica.undo.UndoLog;
 import io.ferry.time.EpochNanoClock;
+import io.ferry.volume.BlockHasher;
 import io.ferry.volume.VolumeFile;
+import io.ferry.wire.BlockDiff;
+import io.ferry.wire.BlockHashes;
 import io.ferry.wire.GroupAck;
 import io.ferry.wire.SyncMark;
 import io.ferry.wire.VolumeInfo;
@@ -24,7 +27,11 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.LongConsumer;
 import org.slf4j.Logger;
@@ -142,6 +149,13 @@ public final class GroupReplica implements GroupTarget, GroupView, AutoCloseable
     /** The sync progress last reported (not persisted between BEGIN and END). */
     private volatile GroupState.Sync lastProgress;
     private final EpochNanoClock clock;
+    /** Hashes to compare, by seq: the applier stops at the oldest (any thread adds, the applier removes). */
+    private final ConcurrentSkipListMap<Long, List<PendingCompare>> compares = new ConcurrentSkipListMap<>();
+    private record PendingCompare(BlockHashes hashes, Consumer<BlockDiff> reply) {
+    }
+    /** Applier thread. */
+    private java.nio.ByteBuffer compareBuffer;
+    private final BlockHasher hasher = new BlockHasher();
 
     private GroupReplica(String group, GroupStateStore state, DeltaJournal journal, ReplicaSet replicas,
             Options options, RecoveryPoints points, UndoRetention undo, EpochNanoClock clock) {
@@ -155,10 +169,11 @@ public final class GroupReplica implements GroupTarget, GroupView, AutoCloseable
         this.drill = new DrillControl(group);
         GroupState now = state.current();
         this.replayToSeq = now.isPromoted() ? 0 : journal.lastSeq();
-        this.applier = new Applier(journal, now.appliedSeq(), now.appliedCaptureNanos(), this::durableSeq,
+        this.applier = new Applier(journal, now.appliedSeq(), now.appliedCaptureNanos(), this::applyLimit,
                 replicas::files, (appliedSeq, appliedCaptureNanos) -> {
                     GroupState persisted = state.update(s -> s.withApplied(appliedSeq, appliedCaptureNanos));
                     applyDueMarks(appliedSeq);
+                    runDueCompares(appliedSeq);
                     if (persisted.consistent() || state.current().consistent()) {
                         points.onApplied(appliedSeq); // a replica half synced is no point to return to
                     }
@@ -758,6 +773,73 @@ public final class GroupReplica implements GroupTarget, GroupView, AutoCloseable
                 default -> throw new IllegalStateException("unknown sync phase " + mark.phase());
             }
         }
+    }
+
+    /** The applier applies up to the durable seq, and no further than the oldest seq it must compare hashes at. */
+    private long applyLimit() {
+        long durable = durableSeq();
+        Map.Entry<Long, List<PendingCompare>> first = compares.firstEntry();
+        return first == null ? durable : Math.min(durable, first.getKey());
+    }
+
+    @Override
+    public void compareHashes(BlockHashes hashes, Consumer<BlockDiff> reply) {
+        compares.computeIfAbsent(hashes.seq(), seq -> new CopyOnWriteArrayList<>())
+                .add(new PendingCompare(hashes, reply));
+        applier.call(() -> {
+            runDueCompares(applier.appliedSeq());
+            return null;
+        }).whenComplete((done, e) -> {
+            if (e != null) {
+                LOG.warn("group {}: the hashes at seq {} were not compared ({}); the agent syncs again on its next"
+                        + " session", group, hashes.seq(), e.toString());
+            }
+        });
+    }
+
+    /** Applier thread, between batches: compares every region whose seq the replicas hold. */
+    private void runDueCompares(long appliedSeq) throws IOException {
+        Map.Entry<Long, List<PendingCompare>> due;
+        while ((due = compares.firstEntry()) != null && due.getKey() <= appliedSeq) {
+            compares.remove(due.getKey());
+            if (due.getKey() < appliedSeq) {
+                LOG.warn("group {}: hashes at seq {} compared at seq {}: a difference may be a write since", group,
+                        due.getKey(), appliedSeq);
+            }
+            for (PendingCompare c : due.getValue()) {
+                c.reply().accept(compare(c.hashes()));
+            }
+            applier.wake();
+        }
+    }
+
+    /** Hashes the region of {@code hashes} in the replica and returns the ranges that differ. */
+    private BlockDiff compare(BlockHashes hashes) throws IOException {
+        VolumeFile file = replicas.files()[hashes.volume()];
+        long end = Math.min(hashes.end(), file.sizeBytes());
+        int block = hashes.blockBytes();
+        if (compareBuffer == null || compareBuffer.capacity() < block) {
+            compareBuffer = java.nio.ByteBuffer.allocateDirect(block);
+        }
+        List<BlockDiff.Range> ranges = new java.util.ArrayList<>();
+        long runStart = -1;
+        long at = hashes.offset();
+        for (int i = 0; i < hashes.count() && at < end; i++, at += block) {
+            int length = (int) Math.min(block, end - at);
+            compareBuffer.clear().limit(length);
+            file.read(at, compareBuffer);
+            boolean same = hasher.matches(compareBuffer, 0, length, hashes.hashes(), i * BlockHashes.HASH_BYTES);
+            if (!same && runStart < 0) {
+                runStart = at;
+            } else if (same && runStart >= 0) {
+                ranges.add(new BlockDiff.Range(runStart, (int) (at - runStart)));
+                runStart = -1;
+            }
+        }
+        if (runStart >= 0) {
+            ranges.add(new BlockDiff.Range(runStart, (int) (Math.min(at, end) - runStart)));
+        }
+        return new BlockDiff(group, hashes.seq(), hashes.volume(), hashes.offset(), end, ranges);
     }
 
     /** Whether the replicas hold a consistent copy of the agent's volumes. Lock-free. */

@@ -97,4 +97,14 @@ public interface GroupTarget {
      */
     default void syncMark(io.ferry.wire.SyncMark mark) {
     }
+
+    /**
+     * The agent's hashes of a region at {@code hashes.seq()} (on the event loop; never blocks):
+     * the target hashes the same blocks of its replica once it has applied exactly that seq
+     * (it applies no further until then) and hands {@code reply} the ranges that differ, on
+     * another thread. The session has checked the region lies inside the volume.
+     */
+    default void compareHashes(io.ferry.wire.BlockHashes hashes, java.util.function.Consumer<io.ferry.wire.BlockDiff> reply) {
+        throw new IllegalStateException("this target does not compare hashes");
+    }
 }

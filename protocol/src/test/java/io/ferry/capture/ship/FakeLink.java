@@ -24,6 +24,14 @@ final class FakeLink implements Link, Link.Factory {
                 Delta d = Delta.decode(body, 64 << 20);
                 return new Sent(id, type, d.group(), d.firstSeq(), d.lastSeq(), null, d.extentCount());
             }
+            if (type == Frames.SYNC) {
+                io.ferry.wire.SyncMark m = io.ferry.wire.SyncMark.decode(body);
+                return new Sent(id, type, m.group(), m.seq(), m.seq(), "phase " + m.phase(), 0);
+            }
+            if (type == Frames.HASHES) {
+                io.ferry.wire.BlockHashes h = io.ferry.wire.BlockHashes.decode(body);
+                return new Sent(id, type, h.group(), h.seq(), h.seq(), "offset " + h.offset(), h.count());
+            }
             if (type == Frames.BOOKMARK) {
                 Bookmark b = Bookmark.decode(body);
                 return new Sent(id, type, b.group(), b.seq(), b.seq(), b.label(), 0);

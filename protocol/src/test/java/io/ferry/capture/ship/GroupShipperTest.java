@@ -90,6 +90,59 @@ class GroupShipperTest {
         return shipper.pump(link, alloc, nanos);
     }
 
+    /**
+     * A checksum sync while writes go on: every HASHES goes out after the delta holding its seq
+     * and before any later one (the receiver hashes at exactly that seq), and the sync ends with
+     * END once every region was answered.
+     */
+    @Test
+    void shouldSendEveryHashesBetweenTheDeltasBeforeAndAfterItsSeq() throws Exception {
+        byte[] existing = new byte[(int) SIZE];
+        random.nextBytes(existing);
+        file.write(0, java.nio.ByteBuffer.wrap(existing)); // data the volume held before protection
+        shipper(100 * MS);
+        shipper.syncSource(new ShippedGroup.SyncSource(List.of(file), false, 0));
+        shipper.onHelloAck(1, new GroupAck("g", 0, GENERATION, GroupAck.STATUS_SYNC_ALL));
+        long t = T0;
+        int answered = 0;
+        for (int round = 0; round < 400 && link.sent().stream().noneMatch(x -> "phase 3".equals(x.label())); round++) {
+            write((long) random.nextInt((int) (SIZE / 4096)) * 4096, 4096);
+            t += 20 * MS;
+            pumpAt(t);
+            List<FakeLink.Sent> sent = link.sent();
+            for (; answered < sent.size(); answered++) {
+                FakeLink.Sent x = sent.get(answered);
+                if (x.type() == Frames.HASHES) {
+                    long offset = Long.parseLong(x.label().substring("offset ".length()));
+                    shipper.onDiff(1, new io.ferry.wire.BlockDiff("g", x.firstSeq(), 0, offset,
+                            Math.min(SIZE, offset + (long) x.extents() * io.ferry.capture.sync.GroupSync.HASH_BLOCK_BYTES),
+                            List.of()));
+                } else if (x.isDelta()) {
+                    shipper.onAck(1, x.lastSeq());
+                }
+            }
+        }
+        List<FakeLink.Sent> sent = link.sent();
+        assertThat(sent).filteredOn(x -> x.type() == Frames.HASHES).hasSize(1); // 1 MiB: one region
+        assertThat(sent).filteredOn(x -> "phase 3".equals(x.label())).as("END").hasSize(1);
+        for (int i = 0; i < sent.size(); i++) {
+            FakeLink.Sent x = sent.get(i);
+            if (x.type() != Frames.HASHES && x.type() != Frames.SYNC) {
+                continue;
+            }
+            for (int j = 0; j < sent.size(); j++) {
+                FakeLink.Sent d = sent.get(j);
+                if (d.isDelta() && j < i) {
+                    assertThat(d.lastSeq()).as("delta before the mark at %d", x.firstSeq()).isLessThanOrEqualTo(x.firstSeq());
+                } else if (d.isDelta() && j > i) {
+                    assertThat(d.firstSeq()).as("delta after the mark at %d", x.firstSeq()).isGreaterThan(x.firstSeq());
+                }
+            }
+        }
+        pumpAt(t + 20 * MS);
+        assertThat(shipper.syncStatus(t)).as("the sync ended once END went out after acknowledged deltas").isNull();
+    }
+
     @Test
     void shouldHoldRecordsForTheCoalescingWindowThenShipThemAsOneDelta() throws Exception {
         shipper(10 * S); // window: a tenth of the RPO, 1 s

@@ -6,6 +6,10 @@ import io.ferry.capture.journal.Journal;
 import io.ferry.capture.pipeline.InMemoryJournal;
 import io.ferry.capture.pipeline.WritePipeline;
 import io.ferry.volume.VolumeFile;
+import io.ferry.volume.BlockHasher;
+import io.ferry.wire.BlockDiff;
+import io.ferry.wire.BlockHashes;
+import io.ferry.wire.ControlMessage;
 import io.ferry.wire.SyncMark;
 import io.netty.buffer.Unpooled;
 import java.io.IOException;
@@ -27,9 +31,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The agent's side of a sync: what a region read journals (data, holes, zero blocks), and that a
- * replica that applies the journal in seq order ends equal to the primary while writes race with
- * the sync's reads of the same regions.
+ * The agent's side of a sync: what a region read journals (data, holes, zero blocks), what a
+ * checksum sync sends to a seeded replica (only the blocks that differ), and that a replica that
+ * applies the journal in seq order, hashing at exactly each region's seq, ends equal to the
+ * primary while writes race with the sync's reads of the same regions.
  */
 class GroupSyncTest {
     private static final long SIZE = 8L << 20;
@@ -65,7 +70,7 @@ class GroupSyncTest {
         }
         start(volume);
 
-        GroupSync sync = runToEnd(false);
+        GroupSync sync = runToEnd(false, null);
 
         long data = 0;
         for (InMemoryJournal.Record r : journal.records) {
@@ -80,20 +85,48 @@ class GroupSyncTest {
     }
 
     @Test
-    void shouldClearWhatAReplicaHoldsWhereThePrimaryHasHolesOrZeroes() throws Exception {
+    void shouldSendOnlyTheBlocksThatDifferFromASeededReplicaAndClearWhatThePrimaryHasAsHoles() throws Exception {
         Path volume = dir.resolve("a.img");
+        byte[] content = random(3, (int) SIZE);
+        Arrays.fill(content, 6 << 20, 7 << 20, (byte) 0);
+        Files.write(volume, content);
         try (RandomAccessFile file = new RandomAccessFile(volume.toFile(), "rw")) {
-            file.setLength(SIZE);
-            file.seek(1L << 20);
-            file.write(random(3, 1 << 20));
+            file.setLength(SIZE + (1L << 20)); // a hole at the end
         }
         start(volume);
+        byte[] replica = Arrays.copyOf(content, (int) SIZE + (1 << 20)); // seeded: a copy shipped on a disk
+        Random random = new Random(8);
+        java.util.Set<Integer> changed = new java.util.TreeSet<>();
+        while (changed.size() < 5) {
+            int block = random.nextInt((int) (SIZE / GroupSync.HASH_BLOCK_BYTES));
+            if (block * GroupSync.HASH_BLOCK_BYTES / (1 << 20) != 6) { // not in the zeroed MiB
+                changed.add(block);
+            }
+        }
+        for (int block : changed) {
+            replica[block * GroupSync.HASH_BLOCK_BYTES + 100] ^= 0x5a; // one byte rots per changed block
+        }
+        Arrays.fill(replica, (int) SIZE, replica.length, (byte) 7); // other data where the primary has a hole
 
-        runToEnd(true);
+        Receiver receiver = new Receiver(replica);
+        GroupSync sync = runToEnd(true, receiver);
 
-        assertThat(journal.records).anyMatch(r -> r.type() == Journal.WRITE_ZEROES);
-        byte[] seeded = random(4, (int) SIZE); // a replica that holds other data everywhere
-        assertThat(replay(seeded)).isEqualTo(Files.readAllBytes(volume));
+        assertThat(receiver.replay()).isEqualTo(Files.readAllBytes(volume));
+        assertThat(sync.sentBytes()).as("only the changed blocks travel as data")
+                .isEqualTo((long) changed.size() * GroupSync.HASH_BLOCK_BYTES);
+        assertThat(journal.records).filteredOn(r -> r.type() == Journal.WRITE_ZEROES).isNotEmpty();
+        assertThat(sync.hashBytes()).isEqualTo((SIZE + (1L << 20)) / GroupSync.HASH_BLOCK_BYTES * 16);
+    }
+
+    @Test
+    void shouldSendNothingButHashesForAnIdenticalReplica() throws Exception {
+        Path volume = dir.resolve("a.img");
+        Files.write(volume, random(9, (int) SIZE));
+        start(volume);
+        Receiver receiver = new Receiver(Files.readAllBytes(volume));
+        GroupSync sync = runToEnd(true, receiver);
+        assertThat(sync.sentBytes()).isZero();
+        assertThat(journal.records).isEmpty();
     }
 
     @Test
@@ -148,8 +181,9 @@ class GroupSyncTest {
             }
         });
         writer.start();
+        Receiver receiver = new Receiver(random(7, (int) SIZE));
         try {
-            runToEnd(true);
+            runToEnd(true, receiver);
         } finally {
             stop.set(true);
             writer.join();
@@ -158,7 +192,7 @@ class GroupSyncTest {
             Thread.onSpinWait();
         }
         assertThat(journal.records).anyMatch(r -> r.type() == Journal.WRITE && r.length() > 4096);
-        assertThat(replay(random(7, (int) SIZE))).isEqualTo(Files.readAllBytes(volume));
+        assertThat(receiver.replay()).isEqualTo(Files.readAllBytes(volume));
     }
 
     /** Regions of holes journal nothing, so no ACK comes for them: they count as done once read. */
@@ -189,7 +223,7 @@ class GroupSyncTest {
         }
         start(volume);
         GroupSync sync = new GroupSync("g", SyncMark.INITIAL, false, pipeline, List.of(), 0, 0);
-        assertThat(sync.pump(0, 0)).isNull();
+        assertThat(sync.pump(0, 0)).isEmpty();
         assertThat(sync.allRead()).isTrue();
         assertThat(sync.endMark().seq()).isZero();
         assertThat(journal.records).isEmpty();
@@ -201,18 +235,77 @@ class GroupSyncTest {
         pipeline = WritePipeline.start("g", List.of("a"), files, journal, clockNanos::incrementAndGet, 1024);
     }
 
-    /** Drives a sync as the shipper does, acknowledging everything at once, until every region is read. */
-    private GroupSync runToEnd(boolean zeroes) {
-        GroupSync sync = new GroupSync("g", SyncMark.INITIAL, zeroes, pipeline, files, 0, 0);
+    /**
+     * Drives a sync as the shipper does, acknowledging everything at once, and answers every
+     * HASHES as the receiver would (with {@code receiver}), until the sync can end.
+     */
+    private GroupSync runToEnd(boolean checksum, Receiver receiver) {
+        GroupSync sync = new GroupSync("g", SyncMark.INITIAL, checksum, pipeline, files, 0, 0);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (!sync.allRead()) {
-            sync.pump(System.nanoTime(), Long.MAX_VALUE);
+            for (ControlMessage mark : sync.pump(System.nanoTime(), Long.MAX_VALUE)) {
+                if (mark instanceof BlockHashes hashes) {
+                    sync.onDiff(receiver.compare(hashes));
+                }
+            }
             assertThat(System.nanoTime()).as("sync finished in time").isLessThan(deadline);
             Thread.onSpinWait();
         }
         sync.pump(System.nanoTime(), Long.MAX_VALUE);
-        assertThat(sync.doneBytes()).isEqualTo(SIZE);
+        assertThat(sync.doneBytes()).isEqualTo(files.get(0).sizeBytes());
         return sync;
+    }
+
+    /** The receiver's side: a replica that applies the journal in seq order and hashes at exactly a seq. */
+    private final class Receiver {
+        private final byte[] replica;
+        private final BlockHasher hasher = new BlockHasher();
+        private long appliedSeq;
+
+        Receiver(byte[] replica) {
+            this.replica = replica;
+        }
+
+        BlockDiff compare(BlockHashes hashes) {
+            applyUpTo(hashes.seq());
+            assertThat(appliedSeq).isEqualTo(hashes.seq());
+            long end = Math.min(hashes.end(), replica.length);
+            List<BlockDiff.Range> ranges = new ArrayList<>();
+            for (int i = 0; i < hashes.count(); i++) {
+                long at = hashes.offset() + (long) i * hashes.blockBytes();
+                int length = (int) Math.min(hashes.blockBytes(), end - at);
+                ByteBuffer block = ByteBuffer.wrap(replica, (int) at, length).slice();
+                if (!hasher.matches(block, 0, length, hashes.hashes(), i * BlockHashes.HASH_BYTES)) {
+                    ranges.add(new BlockDiff.Range(at, length));
+                }
+            }
+            return new BlockDiff("g", hashes.seq(), hashes.volume(), hashes.offset(), end, ranges);
+        }
+
+        private void applyUpTo(long seq) {
+            synchronized (journal.records) {
+                for (InMemoryJournal.Record r : journal.records) {
+                    if (r.seq() > appliedSeq && r.seq() <= seq) {
+                        apply(replica, r);
+                        appliedSeq = r.seq();
+                    }
+                }
+            }
+            appliedSeq = Math.max(appliedSeq, seq);
+        }
+
+        byte[] replay() {
+            applyUpTo(Long.MAX_VALUE);
+            return replica;
+        }
+    }
+
+    private static void apply(byte[] replica, InMemoryJournal.Record r) {
+        if (r.type() == Journal.WRITE) {
+            System.arraycopy(r.data(), 0, replica, (int) r.offset(), (int) r.length());
+        } else {
+            Arrays.fill(replica, (int) r.offset(), (int) (r.offset() + r.length()), (byte) 0);
+        }
     }
 
     /** Applies every journal record, in seq order, to {@code replica}. */
@@ -224,11 +317,7 @@ class GroupSyncTest {
         long seq = 0;
         for (InMemoryJournal.Record r : records) {
             assertThat(r.seq()).isEqualTo(++seq);
-            if (r.type() == Journal.WRITE) {
-                System.arraycopy(r.data(), 0, replica, (int) r.offset(), (int) r.length());
-            } else {
-                Arrays.fill(replica, (int) r.offset(), (int) (r.offset() + r.length()), (byte) 0);
-            }
+            apply(replica, r);
         }
         return replica;
     }

@@ -14,6 +14,8 @@ import io.ferry.delta.DeltaFormat;
 import io.ferry.replica.apply.Applier;
 import io.ferry.replica.journal.DeltaJournal;
 import io.ferry.time.EpochNanoClock;
+import io.ferry.wire.BlockDiff;
+import io.ferry.wire.BlockHashes;
 import io.ferry.wire.Frames;
 import io.ferry.wire.GroupAck;
 import io.ferry.wire.SyncMark;
@@ -132,6 +134,35 @@ class GroupReplicaTest {
         GroupReplica reopened = open();
         assertThat(reopened.consistent()).isTrue();
         assertThat(reopened.admit(77)).isEqualTo(GroupAck.STATUS_OK);
+    }
+
+    /**
+     * Hashes are compared at exactly their seq: the applier stops there although later deltas are
+     * durable, so the answer shows the replica as the agent's volume was at that seq.
+     */
+    @Test
+    void shouldCompareHashesAtExactlyTheirSeqAndReportTheBlocksThatDiffer() throws Exception {
+        GroupReplica replica = open();
+        replica.attachVolumes(VOLUMES);
+        List<long[]> calls = new CopyOnWriteArrayList<>();
+        appendUpTo(replica, 15, calls);
+        byte[] at15 = DeltaWorkload.expectedImages(15)[0];
+        int block = 64 << 10;
+        byte[] hashes = new byte[(at15.length / block) * BlockHashes.HASH_BYTES];
+        io.ferry.volume.BlockHasher hasher = new io.ferry.volume.BlockHasher();
+        for (int i = 0; i < at15.length / block; i++) {
+            hasher.hash(ByteBuffer.wrap(at15), i * block, block, hashes, i * BlockHashes.HASH_BYTES);
+        }
+        hashes[3 * BlockHashes.HASH_BYTES] ^= 1; // the agent's block 3 differs from what the replica holds
+        java.util.concurrent.CompletableFuture<BlockDiff> reply = new java.util.concurrent.CompletableFuture<>();
+        replica.compareHashes(new BlockHashes(GROUP, 15, 0, 0, block, hashes), reply::complete);
+        appendUpTo(replica, 30, calls); // durable, but not applied before the compare
+
+        BlockDiff diff = reply.get(30, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(diff.ranges()).containsExactly(new BlockDiff.Range(3L * block, block));
+        assertThat(diff.end()).isEqualTo(at15.length);
+        assertThat(replica.awaitApplied(30, WAIT)).as("applying goes on after the compare").isTrue();
+        assertReplicasAt(replica, 30);
     }
 
     @Test

@@ -6,6 +6,7 @@ import io.ferry.delta.DeltaDecoder;
 import io.ferry.receiver.config.AllowedAgent;
 import io.ferry.wire.Ack;
 import io.ferry.wire.Bookmark;
+import io.ferry.wire.BlockHashes;
 import io.ferry.wire.SyncMark;
 import io.ferry.wire.ControlMessage;
 import io.ferry.wire.ErrorCode;
@@ -201,10 +202,44 @@ public final class ReplicationSession extends ChannelInboundHandlerAdapter {
                         + target.receivedSeq() + "); a sync mark follows its delta");
             }
             target.syncMark(mark);
+        } else if (message instanceof BlockHashes hashes) {
+            onHashes(hashes);
         } else {
             throw new ProtocolException(ErrorCode.MALFORMED, Frames.typeName(message.frameType())
                     + " is sent by the receiver, never by an agent");
         }
+    }
+
+    /** Checks a HASHES frame completely before the target compares anything. */
+    private void onHashes(BlockHashes hashes) {
+        if (state != State.ACTIVE || !groups.containsKey(hashes.group())) {
+            throw new ProtocolException(ErrorCode.GROUP_NOT_ALLOWED, "HASHES for group " + hashes.group()
+                    + ", which this session does not replicate");
+        }
+        GroupTarget target = groups.get(hashes.group()).link.target();
+        List<VolumeInfo> volumes = target.volumes();
+        if (hashes.volume() >= volumes.size()) {
+            throw new ProtocolException(ErrorCode.MALFORMED, "HASHES of group " + hashes.group() + " name volume index "
+                    + hashes.volume() + " but the group has " + volumes.size() + " volume(s)");
+        }
+        long size = volumes.get(hashes.volume()).sizeBytes();
+        if (hashes.offset() >= size || hashes.end() - hashes.blockBytes() >= size) {
+            throw new ProtocolException(ErrorCode.MALFORMED, "HASHES of group " + hashes.group() + " cover "
+                    + hashes.offset() + ".." + hashes.end() + " of volume " + volumes.get(hashes.volume()).name()
+                    + ", which has " + size + " bytes");
+        }
+        if (hashes.seq() > target.receivedSeq()) {
+            throw new ProtocolException(ErrorCode.MALFORMED, "HASHES of group " + hashes.group() + " at seq "
+                    + hashes.seq() + " arrived before the delta holding that seq (received up to seq "
+                    + target.receivedSeq() + ")");
+        }
+        if (hashes.seq() < target.appliedSeq()) {
+            throw new ProtocolException(ErrorCode.MALFORMED, "HASHES of group " + hashes.group() + " at seq "
+                    + hashes.seq() + " arrived after the replica applied seq " + target.appliedSeq()
+                    + "; hashes follow the delta holding their seq, before any later one");
+        }
+        io.netty.channel.Channel channel = ctx.channel();
+        target.compareHashes(hashes, diff -> channel.writeAndFlush(diff.encode(channel.alloc())));
     }
 
     // ---- HELLO ----

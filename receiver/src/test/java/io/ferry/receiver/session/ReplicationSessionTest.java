@@ -7,7 +7,9 @@ import io.ferry.delta.DeltaEncoder;
 import io.ferry.delta.DeltaFormat;
 import io.ferry.receiver.config.AllowedAgent;
 import io.ferry.wire.Ack;
+import io.ferry.wire.BlockHashes;
 import io.ferry.wire.Bookmark;
+import io.ferry.wire.SyncMark;
 import io.ferry.wire.ControlMessage;
 import io.ferry.wire.ErrorCode;
 import io.ferry.wire.ErrorMessage;
@@ -404,6 +406,33 @@ class ReplicationSessionTest {
         send(channel, new Bookmark("db", 0, "before upgrade"));
         assertThat(received(channel)).isNull();
         assertThat(channel.isOpen()).isTrue();
+    }
+
+    @Test
+    void shouldRefuseHashesOutsideTheVolumesOrAheadOfTheDeltas() {
+        byte[] oneHash = new byte[BlockHashes.HASH_BYTES];
+        int block = 64 << 10;
+        Object[][] cases = {
+            {new BlockHashes("db", 0, 7, 0, block, oneHash), "volume index 7"},
+            {new BlockHashes("db", 0, 0, VOLUME_BYTES, block, oneHash), "which has " + VOLUME_BYTES + " bytes"},
+            {new BlockHashes("db", 0, 0, 0, block, new byte[BlockHashes.HASH_BYTES * 17]), "cover 0.."},
+            {new BlockHashes("db", 5, 0, 0, block, oneHash), "before the delta holding that seq"},
+            {new BlockHashes("mail", 0, 0, 0, block, oneHash), "does not replicate"},
+        };
+        for (Object[] c : cases) {
+            EmbeddedChannel channel = establishedDbSession();
+            send(channel, (BlockHashes) c[0]);
+            assertRefused(channel, ((BlockHashes) c[0]).group().equals("mail") ? ErrorCode.GROUP_NOT_ALLOWED
+                    : ErrorCode.MALFORMED, (String) c[1]);
+        }
+        assertNoReplicaTouched();
+    }
+
+    @Test
+    void shouldRefuseASyncMarkAheadOfItsDelta() {
+        EmbeddedChannel channel = establishedDbSession();
+        send(channel, new SyncMark("db", 9, SyncMark.END, SyncMark.INITIAL, 0, 0));
+        assertRefused(channel, ErrorCode.MALFORMED, "before the delta holding that seq");
     }
 
     @Test
