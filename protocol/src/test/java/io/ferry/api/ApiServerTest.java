@@ -243,10 +243,15 @@ class ApiServerTest {
             OutputStream out = socket.getOutputStream();
             out.write(("POST /v1/groups/db/promote HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + TOKEN
                     + "\r\nTransfer-Encoding: chunked\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-            out.write((Integer.toHexString(big.length) + "\r\n").getBytes(StandardCharsets.US_ASCII));
-            out.write(big);
-            out.write("\r\n0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-            out.flush();
+            try {
+                out.write((Integer.toHexString(big.length) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+                out.write(big);
+                out.write("\r\n0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+            } catch (java.net.SocketException e) {
+                // the server may answer and close while the rest of the body is still on its way (a
+                // busy machine): the answer is in the socket's receive buffer all the same
+            }
 
             String response = readResponses(socket.getInputStream(), 1);
             assertThat(response).startsWith("HTTP/1.1 413");

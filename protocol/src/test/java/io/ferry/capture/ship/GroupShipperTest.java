@@ -93,9 +93,9 @@ class GroupShipperTest {
     /**
      * A checksum sync while writes go on: every HASHES goes out after the delta holding its seq
      * and before any later one (the receiver hashes at exactly that seq), and the sync ends with
-     * END once every region was answered.
+     * END once every region was answered. Many rounds, so that region reads race with writes.
      */
-    @Test
+    @org.junit.jupiter.api.RepeatedTest(25)
     void shouldSendEveryHashesBetweenTheDeltasBeforeAndAfterItsSeq() throws Exception {
         byte[] existing = new byte[(int) SIZE];
         random.nextBytes(existing);
@@ -127,8 +127,8 @@ class GroupShipperTest {
         assertThat(sent).filteredOn(x -> "phase 3".equals(x.label())).as("END").hasSize(1);
         for (int i = 0; i < sent.size(); i++) {
             FakeLink.Sent x = sent.get(i);
-            if (x.type() != Frames.HASHES && x.type() != Frames.SYNC) {
-                continue;
+            if (x.type() != Frames.HASHES) {
+                continue; // a SYNC mark may come late: END at e holds for every seq after e too
             }
             for (int j = 0; j < sent.size(); j++) {
                 FakeLink.Sent d = sent.get(j);
