@@ -27,10 +27,9 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.ConcurrentSkipListMap;
-import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ConcurrentSkipListSet;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.LongConsumer;
@@ -149,9 +148,20 @@ public final class GroupReplica implements GroupTarget, GroupView, AutoCloseable
     /** The sync progress last reported (not persisted between BEGIN and END). */
     private volatile GroupState.Sync lastProgress;
     private final EpochNanoClock clock;
-    /** Hashes to compare, by seq: the applier stops at the oldest (any thread adds, the applier removes). */
-    private final ConcurrentSkipListMap<Long, List<PendingCompare>> compares = new ConcurrentSkipListMap<>();
-    private record PendingCompare(BlockHashes hashes, Consumer<BlockDiff> reply) {
+    /**
+     * Hashes to compare, in seq order and, at one seq, in the order they came: the applier stops
+     * at the oldest. The event loop adds, the applier takes each out atomically (none is lost to a
+     * race between the two, and answers keep the agent's order).
+     */
+    private final ConcurrentSkipListSet<PendingCompare> compares = new ConcurrentSkipListSet<>();
+    private final AtomicLong compareOrder = new AtomicLong();
+    private record PendingCompare(long seq, long order, BlockHashes hashes, Consumer<BlockDiff> reply)
+            implements Comparable<PendingCompare> {
+        @Override
+        public int compareTo(PendingCompare other) {
+            int bySeq = Long.compare(seq, other.seq);
+            return bySeq != 0 ? bySeq : Long.compare(order, other.order);
+        }
     }
     /** Applier thread. */
     private java.nio.ByteBuffer compareBuffer;
@@ -778,14 +788,13 @@ public final class GroupReplica implements GroupTarget, GroupView, AutoCloseable
     /** The applier applies up to the durable seq, and no further than the oldest seq it must compare hashes at. */
     private long applyLimit() {
         long durable = durableSeq();
-        Map.Entry<Long, List<PendingCompare>> first = compares.firstEntry();
-        return first == null ? durable : Math.min(durable, first.getKey());
+        PendingCompare first = compares.isEmpty() ? null : compares.first();
+        return first == null ? durable : Math.min(durable, first.seq());
     }
 
     @Override
     public void compareHashes(BlockHashes hashes, Consumer<BlockDiff> reply) {
-        compares.computeIfAbsent(hashes.seq(), seq -> new CopyOnWriteArrayList<>())
-                .add(new PendingCompare(hashes, reply));
+        compares.add(new PendingCompare(hashes.seq(), compareOrder.incrementAndGet(), hashes, reply));
         applier.call(() -> {
             runDueCompares(applier.appliedSeq());
             return null;
@@ -799,16 +808,20 @@ public final class GroupReplica implements GroupTarget, GroupView, AutoCloseable
 
     /** Applier thread, between batches: compares every region whose seq the replicas hold. */
     private void runDueCompares(long appliedSeq) throws IOException {
-        Map.Entry<Long, List<PendingCompare>> due;
-        while ((due = compares.firstEntry()) != null && due.getKey() <= appliedSeq) {
-            compares.remove(due.getKey());
-            if (due.getKey() < appliedSeq) {
+        boolean any = false;
+        PendingCompare due;
+        while (!compares.isEmpty() && (due = compares.first()).seq() <= appliedSeq) {
+            if (!compares.remove(due)) {
+                continue;
+            }
+            if (due.seq() < appliedSeq) {
                 LOG.warn("group {}: hashes at seq {} compared at seq {}: a difference may be a write since", group,
-                        due.getKey(), appliedSeq);
+                        due.seq(), appliedSeq);
             }
-            for (PendingCompare c : due.getValue()) {
-                c.reply().accept(compare(c.hashes()));
-            }
+            due.reply().accept(compare(due.hashes()));
+            any = true;
+        }
+        if (any) {
             applier.wake();
         }
     }

@@ -165,6 +165,25 @@ class GroupReplicaTest {
         assertReplicasAt(replica, 30);
     }
 
+    /** Many hashes at one seq, handed in while the applier already answers: none is lost, all in order. */
+    @Test
+    void shouldAnswerEveryHashesInTheOrderTheyCame() throws Exception {
+        GroupReplica replica = open();
+        replica.attachVolumes(VOLUMES);
+        appendUpTo(replica, 15, new CopyOnWriteArrayList<>());
+        int block = 64 << 10;
+        List<Long> answered = new CopyOnWriteArrayList<>();
+        for (int i = 0; i < 400; i++) {
+            long offset = (long) (i % 16) * block;
+            replica.compareHashes(new BlockHashes(GROUP, 15, 0, offset, block, new byte[BlockHashes.HASH_BYTES]),
+                    diff -> answered.add(diff.offset()));
+        }
+        await().atMost(WAIT).until(() -> answered.size() == 400);
+        for (int i = 0; i < 400; i++) {
+            assertThat(answered.get(i)).as("answer %d", i).isEqualTo((long) (i % 16) * block);
+        }
+    }
+
     @Test
     void shouldSyncEveryRegionOfAReplicaThatHeldDataBeforeAndKeepAskingAfterARestart() throws Exception {
         Path replicas = Files.createDirectories(dataDir.resolve("replicas").resolve(GROUP));
