@@ -59,7 +59,7 @@ public final class GroupSync {
     /** Bytes of volume one in-order read covers. */
     public static final int REGION_BYTES = 1 << 20;
     /** Bytes of volume read but not yet acknowledged or answered, at most. */
-    public static final long WINDOW_BYTES = 32L << 20;
+    public static final long WINDOW_BYTES = 128L << 20;
     /** Bytes one hash covers in a checksum sync. */
     public static final int HASH_BLOCK_BYTES = 64 << 10;
     private static final int BLOCK = 4096;
