@@ -12,11 +12,9 @@ import io.ferry.failpoint.FailPoints;
 import io.ferry.replica.store.Promotion;
 import io.ferry.testing.ChildJvm;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -40,8 +38,8 @@ class ReceiverKillEndToEndTest {
     @Test
     void shouldComeBackReplicatingOrFullyPromotedAfterKill9DuringApplyAndDuringPromote() throws Exception {
         Site site = new Site(dir);
-        int replicationPort = freePort();
-        int apiPort = freePort();
+        int replicationPort = Site.freePort();
+        int apiPort = Site.freePort();
         Path config = site.write("receiver.yaml", site.receiverYaml(replicationPort)
                 .replace("api: { listen: 127.0.0.1:0 }", "api: { listen: 127.0.0.1:" + apiPort + " }"));
         try (AgentNode agent = Site.agent(site.agentConfig(replicationPort, "1s"))) {
@@ -66,7 +64,7 @@ class ReceiverKillEndToEndTest {
                 writer.join();
                 awaitCaughtUp(agent, api);
                 assertThat(group(api).get("state").asText()).isEqualTo("replicating");
-                assertReplicasEqualPrimaries(site);
+                site.assertReplicasEqualPrimaries();
 
                 // 2. kill -9 inside the promote: replicas synced at the applied seq, promoted state
                 // not yet written (the daemon wrote the fail point's marker and stopped there).
@@ -85,10 +83,10 @@ class ReceiverKillEndToEndTest {
                         .as("killed before the promoted state was written: still replicating, never half promoted")
                         .isEqualTo("replicating");
                 awaitCaughtUp(agent, api);
-                assertReplicasEqualPrimaries(site);
+                site.assertReplicasEqualPrimaries();
                 api.post("/v1/groups/db/promote", Map.of("point", "latest"));
                 assertThat(group(api).get("state").asText()).isEqualTo("promoted");
-                assertReplicasEqualPrimaries(site);
+                site.assertReplicasEqualPrimaries();
             }
         }
     }
@@ -131,20 +129,5 @@ class ReceiverKillEndToEndTest {
     private static void awaitCaughtUp(AgentNode agent, ApiClient api) {
         await().atMost(WAIT).ignoreExceptions().pollInterval(Duration.ofMillis(100)).until(() ->
                 group(api).get("appliedSeq").asLong() == agent.group("db").pipeline().capturedSeq());
-    }
-
-    private static void assertReplicasEqualPrimaries(Site site) throws IOException {
-        for (String volume : new String[] {"db-data", "db-log"}) {
-            byte[] primary = Files.readAllBytes(site.primary(volume));
-            byte[] replica = Files.readAllBytes(site.replica(volume));
-            assertThat(Arrays.mismatch(primary, replica)).as("first byte where replica %s differs", volume)
-                    .isEqualTo(-1);
-        }
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
-        }
     }
 }

@@ -18,7 +18,6 @@ import io.ferry.tls.Certificates;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -62,7 +61,7 @@ class ReplicationEndToEndTest {
     @Test
     void shouldCatchUpIdenticallyAfterTheReceiverIsKilledMidStream() throws Exception {
         Site site = new Site(dir);
-        int port = freePort();
+        int port = Site.freePort();
         Path config = site.write("receiver.yaml", site.receiverYaml(port));
         ChildJvm first = ChildJvm.start(dir.resolve("receiver-1.log"), "io.ferry.receiver.ReceiverMain", "--config", config.toString());
         try (AgentNode agent = Site.agent(site.agentConfig(port, "1s"))) {
@@ -248,12 +247,6 @@ class ReplicationEndToEndTest {
                 "--verify_state_save=0"));
         command.add(verifyOnly ? "--verify_only=1" : "--do_verify=0");
         return Cmd.run(300, command);
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
-        }
     }
 
     private static void closeQuietly(NbdClient client) {

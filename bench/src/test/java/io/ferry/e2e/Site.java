@@ -82,6 +82,23 @@ final class Site {
         return Files.writeString(dir.resolve(name), text);
     }
 
+    /** Asserts that every replica is byte for byte its primary. */
+    void assertReplicasEqualPrimaries() throws IOException {
+        for (String volume : new String[] {"db-data", "db-log"}) {
+            byte[] primary = Files.readAllBytes(primary(volume));
+            byte[] replica = Files.readAllBytes(replica(volume));
+            org.assertj.core.api.Assertions.assertThat(java.util.Arrays.mismatch(primary, replica))
+                    .as("first byte where replica %s differs", volume).isEqualTo(-1);
+        }
+    }
+
+    /** A free TCP port on loopback (for a daemon that must keep its port across a restart). */
+    static int freePort() throws IOException {
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        }
+    }
+
     static AgentNode agent(AgentConfig config) throws IOException {
         return AgentNode.launch(config);
     }

@@ -14,11 +14,9 @@ import io.ferry.replica.store.GroupReplica;
 import io.ferry.testing.ChildJvm;
 import java.io.IOException;
 import java.io.RandomAccessFile;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -38,8 +36,8 @@ class SyncKillEndToEndTest {
     void shouldCompleteTheSyncAfterTheReceiverIsKilledInTheMiddleOfIt() throws Exception {
         Site site = new Site(dir);
         fill(site);
-        int replicationPort = freePort();
-        int apiPort = freePort();
+        int replicationPort = Site.freePort();
+        int apiPort = Site.freePort();
         Path config = site.write("receiver.yaml", site.receiverYaml(replicationPort)
                 .replace("api: { listen: 127.0.0.1:0 }", "api: { listen: 127.0.0.1:" + apiPort + " }"));
         try (AgentNode agent = Site.agent(AgentConfig.parse(slowSync(site, replicationPort), dir))) {
@@ -56,7 +54,7 @@ class SyncKillEndToEndTest {
                         && group(api).get("appliedSeq").asLong() == agent.group("db").pipeline().capturedSeq()
                         && agent.shipper().group("db").sync() == null);
                 assertThat(group(api).get("state").asText()).isEqualTo("replicating");
-                assertReplicasEqualPrimaries(site);
+                site.assertReplicasEqualPrimaries();
                 receiver.stop();
             }
         }
@@ -83,7 +81,7 @@ class SyncKillEndToEndTest {
                 await().atMost(WAIT).until(() -> replica.durableSeq() == applied && replica.receivedSeq() == applied);
                 assertThat(agent.stop()).isZero();
             }
-            assertReplicasEqualPrimaries(site);
+            site.assertReplicasEqualPrimaries();
         }
     }
 
@@ -125,20 +123,5 @@ class SyncKillEndToEndTest {
 
     private static JsonNode group(ApiClient api) {
         return api.get("/v1/groups/db");
-    }
-
-    private static void assertReplicasEqualPrimaries(Site site) throws IOException {
-        for (String volume : new String[] {"db-data", "db-log"}) {
-            byte[] primary = Files.readAllBytes(site.primary(volume));
-            byte[] replica = Files.readAllBytes(site.replica(volume));
-            assertThat(Arrays.mismatch(primary, replica)).as("first byte where replica %s differs", volume)
-                    .isEqualTo(-1);
-        }
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
-        }
     }
 }

@@ -215,23 +215,7 @@ public final class WritePipeline implements AutoCloseable {
 
     /** Queues {@code work} behind every request published so far, without waiting; false when the ring is full. */
     public boolean tryRunInOrder(InOrder work) {
-        if (closed) {
-            return false;
-        }
-        long slot;
-        try {
-            slot = ring.tryNext();
-        } catch (InsufficientCapacityException full) {
-            return false;
-        }
-        try {
-            WriteEvent event = ring.get(slot);
-            event.set(WriteEvent.IN_ORDER, 0, 0, 0, false, null, null);
-            event.work = work;
-        } finally {
-            ring.publish(slot);
-        }
-        return true;
+        return !closed && tryPublish(WriteEvent.IN_ORDER, 0, 0, 0, false, null, null, work);
     }
 
     /** Completes once every write of this group answered before the call is durable. */
@@ -266,6 +250,12 @@ public final class WritePipeline implements AutoCloseable {
     /** Claims a slot without waiting and publishes into it; false when the ring is full. */
     private boolean tryPublish(byte op, int volume, long offset, long length, boolean fua, ByteBuf data,
                                IoCompletion done) {
+        return tryPublish(op, volume, offset, length, fua, data, done, null);
+    }
+
+    /** As above, with the in-order work of an {@link WriteEvent#IN_ORDER} event. */
+    private boolean tryPublish(byte op, int volume, long offset, long length, boolean fua, ByteBuf data,
+                               IoCompletion done, InOrder work) {
         long slot;
         try {
             slot = ring.tryNext();
@@ -273,7 +263,9 @@ public final class WritePipeline implements AutoCloseable {
             return false;
         }
         try {
-            ring.get(slot).set(op, volume, offset, length, fua, data, done);
+            WriteEvent event = ring.get(slot);
+            event.set(op, volume, offset, length, fua, data, done);
+            event.work = work;
         } finally {
             ring.publish(slot);
         }
