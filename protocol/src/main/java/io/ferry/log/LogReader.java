@@ -53,6 +53,13 @@ public final class LogReader implements AutoCloseable {
             }
             cycle = c;
         }
+        if (cycle == null && fromSeq == last + 1 && fromSeq <= cycles[0].firstSeq) {
+            // Nothing is held before fromSeq: the log is empty (its first cycle was created before
+            // a record, or is being written as we look), so the next record appended is the first.
+            tailer.toStart();
+            nextSeq = fromSeq;
+            return;
+        }
         if (cycle == null) {
             throw new IllegalArgumentException("the " + log.name() + ": cannot read from seq " + fromSeq
                     + ", it was released meanwhile; the log holds seqs from " + log.firstSeq());

@@ -102,6 +102,37 @@ class RecordLogTest {
         }
     }
 
+    /**
+     * A reader of the first seq opened while the first record is being committed: the log then
+     * shows its first cycle before its last seq moves (seen as a shipper failing at its first
+     * HELLO_ACK under a running writer). The reader must start at that first record.
+     */
+    @Test
+    void shouldReadTheFirstRecordWhenOpenedWhileItIsCommitted() throws Exception {
+        for (int round = 0; round < 50; round++) {
+            Path roundDir = java.nio.file.Files.createDirectories(dir.resolve("r" + round));
+            try (RecordLog log = RecordLog.open(roundDir, "test-log", "g", "test log of group g", SMALL)) {
+                Thread writer = new Thread(() -> append(log, 20, 1));
+                writer.start();
+                try {
+                    while (log.lastSeq() == 0) {
+                        try (LogReader reader = log.reader(log.lastSeq() + 1)) {
+                            if (reader.next()) {
+                                assertThat(reader.firstSeq()).isEqualTo(1);
+                            }
+                        }
+                    }
+                } finally {
+                    writer.join();
+                }
+                try (LogReader reader = log.reader(1)) {
+                    assertThat(reader.next()).isTrue();
+                    assertThat(reader.firstSeq()).isEqualTo(1);
+                }
+            }
+        }
+    }
+
     @Test
     void shouldReadNothingNewestFirstFromALogWithoutRecords() {
         try (RecordLog log = open(); LogReader reader = log.newestFirst()) {
