@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.ferry.agent.AgentNode;
 import io.ferry.api.ApiClient;
 import io.ferry.nbd.NbdClient;
-import io.ferry.receiver.ReceiverMain;
 import io.ferry.failpoint.FailPoints;
 import io.ferry.replica.store.Promotion;
 import io.ferry.testing.ChildJvm;
@@ -46,17 +45,17 @@ class ReceiverKillEndToEndTest {
             // 1. kill -9 while the receiver applies a running load; the agent keeps writing.
             AtomicBoolean stop = new AtomicBoolean();
             CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> write(agent, stop));
-            try (ChildJvm receiver = startReceiver(config)) {
-                ApiClient api = api(apiPort);
+            try (ChildJvm receiver = Site.startReceiverJvm(config, List.of())) {
+                ApiClient api = site.receiverApi(apiPort);
                 await().atMost(WAIT).ignoreExceptions().until(() -> group(api).get("appliedSeq").asLong() > 2000);
                 receiver.kill9();
             }
             // armed for step 2: the promote stops at a fail point, inside it, for the kill
             Path markers = dir.resolve("markers");
             Path insidePromote = markers.resolve(Promotion.BEFORE_PROMOTED_STATE);
-            try (ChildJvm receiver = startReceiver(config,
+            try (ChildJvm receiver = Site.startReceiverJvm(config,
                     FailPoints.jvmOptions(Promotion.BEFORE_PROMOTED_STATE, "pause", markers))) {
-                ApiClient api = api(apiPort);
+                ApiClient api = site.receiverApi(apiPort);
                 long afterRestart = agent.group("db").pipeline().capturedSeq();
                 await().atMost(WAIT).ignoreExceptions().until(() ->
                         group(api).get("appliedSeq").asLong() > afterRestart);
@@ -76,8 +75,8 @@ class ReceiverKillEndToEndTest {
                 assertThat(promote).as("the promote cannot have answered: it is stopped inside").isNotDone();
                 receiver.kill9();
             }
-            try (ChildJvm receiver = startReceiver(config)) {
-                ApiClient api = api(apiPort);
+            try (ChildJvm receiver = Site.startReceiverJvm(config, List.of())) {
+                ApiClient api = site.receiverApi(apiPort);
                 await().atMost(WAIT).ignoreExceptions().until(() -> group(api) != null);
                 assertThat(group(api).get("state").asText())
                         .as("killed before the promoted state was written: still replicating, never half promoted")
@@ -104,22 +103,6 @@ class ReceiverKillEndToEndTest {
         } catch (IOException e) {
             throw new IllegalStateException("the writer failed", e);
         }
-    }
-
-    private static ChildJvm startReceiver(Path config) throws IOException {
-        return startReceiver(config, List.of());
-    }
-
-    private static ChildJvm startReceiver(Path config, List<String> jvmOptions) throws IOException {
-        return ChildJvm.start(config.resolveSibling("receiver-" + System.nanoTime() + ".log"), jvmOptions,
-                ReceiverMain.class.getName(), "--config", config.toString());
-    }
-
-    /** A client of the receiver's API once it is up (its token file exists from the first start on). */
-    private ApiClient api(int port) {
-        Path token = dir.resolve("receiver").resolve("api.token");
-        await().atMost(WAIT).until(() -> Files.exists(token));
-        return new ApiClient("127.0.0.1:" + port, ApiClient.readTokenFile(token));
     }
 
     private static JsonNode group(ApiClient api) {

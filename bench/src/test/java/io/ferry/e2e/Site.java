@@ -92,6 +92,19 @@ final class Site {
         }
     }
 
+    /** Starts {@code ferry receiver --config config} as a child JVM (a daemon a test can kill -9). */
+    static io.ferry.testing.ChildJvm startReceiverJvm(Path config, java.util.List<String> jvmOptions) throws IOException {
+        return io.ferry.testing.ChildJvm.start(config.resolveSibling("receiver-" + System.nanoTime() + ".log"),
+                jvmOptions, io.ferry.receiver.ReceiverMain.class.getName(), "--config", config.toString());
+    }
+
+    /** A client of the receiver's API on {@code port} once its token file exists (it does from the first start on). */
+    io.ferry.api.ApiClient receiverApi(int port) {
+        Path token = dir.resolve("receiver").resolve("api.token");
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(120)).until(() -> Files.exists(token));
+        return new io.ferry.api.ApiClient("127.0.0.1:" + port, io.ferry.api.ApiClient.readTokenFile(token));
+    }
+
     /** A free TCP port on loopback (for a daemon that must keep its port across a restart). */
     static int freePort() throws IOException {
         try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {

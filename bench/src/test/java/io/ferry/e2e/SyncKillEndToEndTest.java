@@ -8,15 +8,14 @@ import io.ferry.agent.AgentMain;
 import io.ferry.agent.AgentNode;
 import io.ferry.agent.config.AgentConfig;
 import io.ferry.api.ApiClient;
-import io.ferry.receiver.ReceiverMain;
 import io.ferry.receiver.ReceiverNode;
 import io.ferry.replica.store.GroupReplica;
 import io.ferry.testing.ChildJvm;
 import java.io.IOException;
 import java.io.RandomAccessFile;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -41,14 +40,14 @@ class SyncKillEndToEndTest {
         Path config = site.write("receiver.yaml", site.receiverYaml(replicationPort)
                 .replace("api: { listen: 127.0.0.1:0 }", "api: { listen: 127.0.0.1:" + apiPort + " }"));
         try (AgentNode agent = Site.agent(AgentConfig.parse(slowSync(site, replicationPort), dir))) {
-            try (ChildJvm receiver = startReceiver(config)) {
-                ApiClient api = api(apiPort);
+            try (ChildJvm receiver = Site.startReceiverJvm(config, List.of())) {
+                ApiClient api = site.receiverApi(apiPort);
                 await().atMost(WAIT).ignoreExceptions().until(() -> syncDone(group(api)) > 0);
                 assertThat(group(api).get("consistent").asBoolean()).isFalse();
                 receiver.kill9();
             }
-            try (ChildJvm receiver = startReceiver(config)) {
-                ApiClient api = api(apiPort);
+            try (ChildJvm receiver = Site.startReceiverJvm(config, List.of())) {
+                ApiClient api = site.receiverApi(apiPort);
                 await().atMost(WAIT).ignoreExceptions().until(() -> !group(api).get("consistent").asBoolean());
                 await().atMost(WAIT).ignoreExceptions().until(() -> group(api).get("consistent").asBoolean()
                         && group(api).get("appliedSeq").asLong() == agent.group("db").pipeline().capturedSeq()
@@ -108,17 +107,6 @@ class SyncKillEndToEndTest {
     private static long syncDone(JsonNode group) {
         JsonNode sync = group.get("sync");
         return sync == null || sync.isNull() ? 0 : sync.get("doneBytes").asLong();
-    }
-
-    private static ChildJvm startReceiver(Path config) throws IOException {
-        return ChildJvm.start(config.resolveSibling("receiver-" + System.nanoTime() + ".log"),
-                ReceiverMain.class.getName(), "--config", config.toString());
-    }
-
-    private ApiClient api(int port) {
-        Path token = dir.resolve("receiver").resolve("api.token");
-        await().atMost(WAIT).until(() -> Files.exists(token));
-        return new ApiClient("127.0.0.1:" + port, ApiClient.readTokenFile(token));
     }
 
     private static JsonNode group(ApiClient api) {
