@@ -244,9 +244,22 @@ public final class GroupReplica implements GroupTarget, GroupView, AutoCloseable
                         + journal.firstSeq() + " but the replicas are applied only up to seq " + opened.appliedSeq()
                         + "; the seqs between were lost. Move the group's directories aside and let the group resync.");
             }
+            boolean replicaLost = !promoted && ReplicaSet.recreateMissing(dataDir, group, opened.volumes());
+            if (replicaLost) {
+                // A new empty image beside replicas that kept up: a checksum sync finds what it lacks
+                // (not a sync of data alone: the agent's journal no longer holds what was applied).
+                long source = opened.sourceGenerationId() == GroupState.SOURCE_ADOPT ? 0 : opened.sourceGenerationId();
+                state.update(s -> s.withSyncNeeded(source, true, clock.epochNanos()));
+                opened = state.current();
+            }
             replicas = ReplicaSet.open(dataDir, group, state, options.stateFiles());
             RecoveryPoints recoveryPoints = RecoveryPoints.open(groupDir, group, points, clock, opened.appliedSeq(),
                     options.stateFiles());
+            if (replicaLost) {
+                int lost = recoveryPoints.pruneBefore(Long.MAX_VALUE);
+                LOG.warn("group {}: {} recovery point(s) are dropped: the undo log cannot rebuild them on a replica"
+                        + " made anew; the group is not consistent until the agent synced it", group, lost);
+            }
             undoLog = UndoLog.open(groupDir.resolve("undo"), group, opened.appliedSeq(), options.undo());
             int dropped = recoveryPoints.pruneBefore(undoLog.baseSeq());
             if (dropped > 0) {

@@ -26,6 +26,7 @@ import java.util.Set;
  * writes through the files (and a promote's rollback, which runs on the applier too).
  */
 public final class ReplicaSet implements AutoCloseable {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ReplicaSet.class);
     private static final VolumeFile[] NONE = new VolumeFile[0];
 
     private final Path dataDir;
@@ -42,6 +43,25 @@ public final class ReplicaSet implements AutoCloseable {
         this.state = state;
         this.stateFiles = stateFiles;
         this.files = files;
+    }
+
+    /**
+     * Creates, empty and sparse, the image of every volume in {@code volumes} whose file is
+     * missing (lost or moved away by the operator), logging each; true if there was one.
+     */
+    static boolean recreateMissing(Path dataDir, String group, List<VolumeInfo> volumes) throws IOException {
+        boolean any = false;
+        for (VolumeInfo volume : volumes) {
+            Path path = replicaPath(dataDir, group, volume.name());
+            if (!Files.exists(path)) {
+                PrivateFiles.directories(path.getParent());
+                VolumeFile.openOrCreate(path, volume.sizeBytes()).close();
+                LOG.warn("group {}: replica image {} of volume {} was missing; it is made anew, empty, and the agent"
+                        + " syncs it", group, path, volume.name());
+                any = true;
+            }
+        }
+        return any;
     }
 
     /**

@@ -165,6 +165,26 @@ class GroupReplicaTest {
         assertReplicasAt(replica, 30);
     }
 
+    /** A replica image lost under a group that follows an agent: made anew, and the group asks for a checksum sync. */
+    @Test
+    void shouldMakeALostReplicaAnewAndAskForAChecksumSyncWithoutItsPoints() throws Exception {
+        GroupReplica replica = open();
+        replica.attachVolumes(VOLUMES);
+        assertThat(replica.admit(9)).isEqualTo(GroupAck.STATUS_SYNC_EMPTY);
+        appendUpTo(replica, 30, new CopyOnWriteArrayList<>());
+        replica.syncMark(new SyncMark(GROUP, 30, SyncMark.END, SyncMark.INITIAL, 0, 0));
+        await().atMost(WAIT).until(() -> replica.consistent() && !replica.points().list().isEmpty());
+        replica.close();
+        Files.delete(dataDir.resolve("replicas").resolve(GROUP).resolve(VOLUMES.get(1).name() + ".img"));
+
+        GroupReplica reopened = open();
+        assertThat(reopened.consistent()).isFalse();
+        assertThat(reopened.points().list()).as("no point survives on a replica made anew").isEmpty();
+        assertThat(reopened.admit(9)).isEqualTo(GroupAck.STATUS_SYNC_ALL);
+        assertThat(Files.size(reopened.replicaPath(VOLUMES.get(1).name()))).isEqualTo(VOLUMES.get(1).sizeBytes());
+        assertThat(reopened.appliedSeq()).isEqualTo(30);
+    }
+
     /** Many hashes at one seq, handed in while the applier already answers: none is lost, all in order. */
     @Test
     void shouldAnswerEveryHashesInTheOrderTheyCame() throws Exception {
