@@ -507,10 +507,6 @@ public final class GroupSync {
         return refused;
     }
 
-    public boolean checksum() {
-        return checksum;
-    }
-
     public long totalBytes() {
         return totalBytes;
     }
