@@ -5,6 +5,11 @@ import io.ferry.agent.api.AgentMetrics;
 import io.ferry.agent.config.AgentConfig;
 import io.ferry.capture.ship.ShippedGroup;
 import io.ferry.capture.state.Generation;
+import io.ferry.capture.state.GroupStateFile;
+import io.ferry.capture.bitmap.DirtyMap;
+import io.ferry.capture.bitmap.JournalBudget;
+import io.ferry.capture.pipeline.Overflow;
+import io.ferry.capture.sync.GroupSync;
 import io.ferry.capture.ship.Shipper;
 import io.ferry.api.ApiServer;
 import io.ferry.daemon.Startup;
@@ -60,6 +65,9 @@ public final class AgentNode implements AutoCloseable {
     private static final long MAX_IN_FLIGHT_BYTES = 64L << 20;
 
     private final MetricsRegistry metrics = new MetricsRegistry();
+    /** Where the groups' dirty maps live, under dataDir. */
+    static final String BITMAP_DIR = "bitmap";
+    private JournalBudget budget;
     private NbdServer nbdServer;
     private Shipper shipper;
     private ApiServer apiServer;
@@ -85,7 +93,9 @@ public final class AgentNode implements AutoCloseable {
 
     private void start(EpochNanoClock clock) throws IOException {
         PrivateFiles.directories(config.dataDir());
+        budget = new JournalBudget(config.journalMaxBytes());
         Path journalRoot = PrivateFiles.directories(config.dataDir().resolve("journal"));
+        Path bitmapRoot = PrivateFiles.directories(config.dataDir().resolve(BITMAP_DIR));
         for (GroupConfig groupConfig : config.groups()) {
             List<CaptureGroup.Volume> volumes = new ArrayList<>();
             for (VolumeConfig volume : groupConfig.volumes()) {
@@ -100,6 +110,21 @@ public final class AgentNode implements AutoCloseable {
                     AgentMetrics.journalSync(metrics, groupConfig.name()));
             Generation.Identity identity = Generation.loadOrCreate(config.dataDir(), groupConfig.name(),
                     () -> journal.lastSeq() == 0 && journal.firstSeq() == 1 && holdNoData(capture.files()));
+            List<Long> sizes = new ArrayList<>();
+            for (VolumeConfig volume : groupConfig.volumes()) {
+                sizes.add(volume.sizeBytes());
+            }
+            DirtyMap dirty = DirtyMap.open(bitmapRoot, groupConfig.name(), sizes);
+            resources.add(resources.indexOf(capture), dirty); // closed after the pipeline that marks it
+            budget.add(journal);
+            ModeStore store = new ModeStore(config.dataDir().resolve("state"), groupConfig.name());
+            GroupStateFile persisted = store.current();
+            pipeline.overflow(new Overflow(budget, dirty, store, config.receiver() == null, persisted.bitmapMode(),
+                    persisted.foldedSeqOrZero(), persisted.dirtySinceNanosOrZero()));
+            if (persisted.bitmapMode() || !dirty.isEmpty()) {
+                LOG.warn("group {}: {} with {} bytes of dirty regions to resync", groupConfig.name(),
+                        persisted.bitmapMode() ? "in bitmap mode" : "in journal mode", dirty.dirtyBytes());
+            }
             groups.put(groupConfig.name(), new Group(groupConfig, journal, pipeline, capture.files(), identity));
             for (CapturedVolume export : capture.exports()) {
                 exports.put(export.name(), export);
@@ -143,11 +168,50 @@ public final class AgentNode implements AutoCloseable {
             shipped.add(new ShippedGroup(group.config().name(), group.journal(), group.pipeline(), volumes,
                     group.identity().generationId(), group.config().rpo().toNanos(), MAX_DELTA_BYTES,
                     MAX_IN_FLIGHT_BYTES, new ShippedGroup.SyncSource(group.files(),
-                    group.identity().journalCoversVolumes(), config.syncMaxRateBytes())));
+                    group.identity().journalCoversVolumes(), config.syncMaxRateBytes(), group.pipeline().dirtyMap(),
+                    syncWindowBytes())));
         }
         shipper = Shipper.start(config.id(), config.receiver(), ssl, shipped, clock);
         resources.add(shipper);
         LOG.info("replicating {} group(s) to {} (TLS provider {})", shipped.size(), config.receiver(), TlsContexts.providerName());
+    }
+
+    /**
+     * Bytes of volume a sync reads ahead of the receiver's acknowledgements: a quarter of
+     * journal.maxBytes at most, so a sync's own records never fill the journal.
+     */
+    private long syncWindowBytes() {
+        return Math.max(GroupSync.REGION_BYTES, Math.min(GroupSync.WINDOW_BYTES, config.journalMaxBytes() / 4));
+    }
+
+    /**
+     * Persists a group's mode in its state file ({@link GroupStateFile#withMode}); the pipeline
+     * thread calls it at a fold and at the return to journal mode.
+     */
+    private static final class ModeStore implements Overflow.Store {
+        private final Path stateDir;
+        private final String group;
+        private GroupStateFile current;
+
+        ModeStore(Path stateDir, String group) throws IOException {
+            this.stateDir = stateDir;
+            this.group = group;
+            this.current = GroupStateFile.read(stateDir, group);
+            if (current == null) {
+                throw new IOException("group " + group + " has no state file in " + stateDir);
+            }
+        }
+
+        synchronized GroupStateFile current() {
+            return current;
+        }
+
+        @Override
+        public synchronized void persist(boolean bitmap, long foldedSeq, long dirtySinceNanos) throws IOException {
+            GroupStateFile next = current.withMode(bitmap, foldedSeq, dirtySinceNanos);
+            next.write(stateDir);
+            current = next;
+        }
     }
 
     /** Whether no volume holds data: then the journal, from its first record, rebuilds them. */

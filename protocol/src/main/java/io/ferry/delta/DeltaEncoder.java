@@ -172,6 +172,26 @@ public final class DeltaEncoder {
         return epoch;
     }
 
+    /**
+     * Makes the empty delta cover seqs {@code first..last} with no extent: seqs whose writes
+     * travel by other means (folded into the agent's dirty map, resynced after).
+     *
+     * @throws IllegalStateException unless the delta is empty
+     */
+    public void coverSeqs(long first, long last, long captureNanos) {
+        if (recordCount != 0) {
+            throw new IllegalStateException("coverSeqs on a delta that holds records");
+        }
+        if (first < 1 || last < first) {
+            throw new IllegalArgumentException("seq range " + first + ".." + last);
+        }
+        firstSeq = first;
+        lastSeq = last;
+        recordCount = 1;
+        firstCaptureNanos = captureNanos;
+        lastCaptureNanos = captureNanos;
+    }
+
     public long firstSeq() {
         return firstSeq;
     }

@@ -574,6 +574,12 @@ public final class RecordLog implements AutoCloseable {
 
     /** Drops every cycle, the current one too, and goes on after {@code seq}: the log then holds nothing. */
     public void startOver(long seq) {
+        synchronized (syncLock) { // a sync on another thread must not touch the queue being closed
+            startOverLocked(seq);
+        }
+    }
+
+    private void startOverLocked(long seq) {
         if (appending != null) {
             abortAppend();
         }

@@ -174,8 +174,9 @@ public final class AgentApi {
             g.put("lagSeconds", view == null ? 0.0 : view.lagSeconds());
             g.put("rpoBreach", view != null && view.rpoBreach());
             g.put("journalBytes", group.journal().bytesOnDisk());
-            g.put("mode", "journal");
-            g.put("dirtyBytes", 0L);
+            g.put("mode", group.pipeline().bitmapMode() ? "bitmap" : "journal");
+            var dirty = group.pipeline().dirtyMap();
+            g.put("dirtyBytes", dirty == null ? 0L : dirty.dirtyBytes());
             g.put("sync", view == null ? null : view.sync());
             if (view != null) {
                 g.put("bytesCaptured", view.bytesCaptured());

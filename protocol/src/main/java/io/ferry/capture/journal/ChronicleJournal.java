@@ -194,6 +194,11 @@ public final class ChronicleJournal implements Journal {
         log.release(seq);
     }
 
+    @Override
+    public void startOver(long seq) {
+        log.startOver(seq);
+    }
+
     /** {@inheritDoc} <p>Thread-safe: the bytes the records take in the log's files. */
     @Override
     public long bytesOnDisk() {

@@ -50,6 +50,14 @@ public interface Journal extends AutoCloseable {
      */
     void release(long seq);
 
+    /**
+     * Drops every record and goes on after {@code seq}: the journal then holds nothing,
+     * {@link #lastSeq()} is {@code seq} and the next append takes {@code seq + 1}. For a group
+     * whose records were folded into its dirty map. The caller makes sure no reader is open and
+     * nothing appends meanwhile.
+     */
+    void startOver(long seq);
+
     /** Bytes the journal occupies on disk now. */
     long bytesOnDisk();
 

@@ -41,6 +41,8 @@ final class GroupCommitter implements Agent {
     private Worker worker;
     /** Where each sync's time goes; set at assembly through {@link WritePipeline#metrics}. */
     volatile LatencyRecorder syncLatency = LatencyRecorder.NOOP;
+    /** The group's dirty map, forced with the journal (null: none); set before the first write. */
+    volatile io.ferry.capture.bitmap.DirtyMap dirtyMap;
 
     GroupCommitter(String group, Journal journal, VolumeFile[] files, Consumer<String> onFailure) {
         this.onFailure = onFailure;
@@ -106,6 +108,10 @@ final class GroupCommitter implements Agent {
     private int sync(boolean[] dirtyVolumes) {
         try {
             long startNs = System.nanoTime();
+            io.ferry.capture.bitmap.DirtyMap map = dirtyMap;
+            if (map != null) {
+                map.force(); // marks first: a write they cover may be durable only after them
+            }
             journal.sync();
             for (int i = 0; i < files.length; i++) {
                 if (dirtyVolumes[i]) {

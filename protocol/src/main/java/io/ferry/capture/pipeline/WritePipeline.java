@@ -76,6 +76,19 @@ public final class WritePipeline implements AutoCloseable {
     private volatile boolean closedForWork;
     private volatile String failure;
     private volatile long capturedSeq;
+    /** The journal bound and dirty map; null: the journal is never folded. Set before the first write. */
+    private volatile Overflow overflow;
+    /** Whether the group is in bitmap mode: writes mark the dirty map and are not journaled. Pipeline thread writes. */
+    private volatile boolean bitmapMode;
+    /** Folds so far; the journal released for how many of them. Pipeline thread writes. */
+    private volatile long folds;
+    private volatile long releasedFolds;
+    /** Seq of the last fold: records up to it that the receiver lacks are in the dirty map. */
+    private volatile long foldedSeq;
+    /** Capture time of the oldest write the dirty map stands for (0: none). */
+    private volatile long dirtySinceNanos;
+    /** The seq the receiver holds durable (records up to it need no mark at a fold); set by the shipper. */
+    private volatile java.util.function.LongSupplier releasableSeq;
     /** Producers holding requests until the ring has room; the pipeline thread wakes them. */
     private final ConcurrentLinkedQueue<Producer> waitingForRoom = new ConcurrentLinkedQueue<>();
     /** Requests that connections hold for want of ring room, over all producers. */
@@ -149,6 +162,119 @@ public final class WritePipeline implements AutoCloseable {
     public void metrics(LatencyRecorder writeLatency, LatencyRecorder syncLatency) {
         this.writeLatency = writeLatency;
         committer.syncLatency = syncLatency;
+    }
+
+    /**
+     * Bounds the group's journal (see {@link Overflow}); call once, before the first write, while
+     * the pipeline is idle. A group that was in bitmap mode resumes it, and a journal the last
+     * fold did not get to release is released here.
+     */
+    public void overflow(Overflow bound) {
+        bitmapMode = bound.bitmapAtStart();
+        foldedSeq = bound.foldedSeq();
+        dirtySinceNanos = bound.dirtySinceNanos();
+        committer.dirtyMap = bound.dirty();
+        if (bound.bitmapAtStart() && journal.firstSeq() <= bound.foldedSeq()) {
+            journal.startOver(bound.foldedSeq());
+            capturedSeq = journal.lastSeq();
+        }
+        this.overflow = bound;
+    }
+
+    /** Where a fold starts marking: after the seq the receiver holds durable. Set by the shipper. */
+    public void releasableSeq(java.util.function.LongSupplier durable) {
+        this.releasableSeq = durable;
+    }
+
+    /** Whether writes only mark the dirty map (bitmap mode). Any thread. */
+    public boolean bitmapMode() {
+        return bitmapMode;
+    }
+
+    /** Folds of the journal into the dirty map so far (since start). Any thread. */
+    public long folds() {
+        return folds;
+    }
+
+    /** Whether the journal of the last fold was released (no record up to {@link #foldedSeq()} is left). */
+    public boolean foldReleased() {
+        return releasedFolds == folds;
+    }
+
+    public long foldedSeq() {
+        return foldedSeq;
+    }
+
+    /** Capture time of the oldest write the dirty map stands for, 0 when it stands for none. */
+    public long dirtySinceNanos() {
+        return dirtySinceNanos;
+    }
+
+    /** The dirty map, or null when the journal is unbounded. */
+    public io.ferry.capture.bitmap.DirtyMap dirtyMap() {
+        Overflow o = overflow;
+        return o == null ? null : o.dirty();
+    }
+
+    /**
+     * Queues the release of the folded journal (every record is dropped; seqs go on after
+     * {@link #foldedSeq()}): the shipper calls it once it has closed its journal reader, and opens
+     * none until {@link #foldReleased()}. False when the ring is full (try again).
+     */
+    public boolean releaseFolded() {
+        return tryRunInOrder(new InOrder() {
+            @Override
+            public void run(Sequenced group) {
+                if (bitmapMode && releasedFolds != folds) {
+                    journal.startOver(foldedSeq);
+                    capturedSeq = journal.lastSeq();
+                    releasedFolds = folds;
+                    LOG.info("group {}: journal released after the fold at seq {}", WritePipeline.this.group, foldedSeq);
+                }
+            }
+
+            @Override
+            public String toString() {
+                return "release of the folded journal of " + WritePipeline.this.group;
+            }
+        });
+    }
+
+    /**
+     * Queues the return to journal mode (a resync of the dirty map is about to start): later
+     * writes are journaled again, with seqs after the fold. {@code onDone} runs on the pipeline
+     * thread with true once it switched, false when it could not (the journal is not released).
+     * False when the ring is full (try again).
+     */
+    public boolean resumeJournal(java.util.function.Consumer<Boolean> onDone) {
+        return tryRunInOrder(new InOrder() {
+            @Override
+            public void run(Sequenced group) throws IOException {
+                if (!bitmapMode) {
+                    onDone.accept(true);
+                    return;
+                }
+                if (releasedFolds != folds) {
+                    onDone.accept(false);
+                    return;
+                }
+                overflow.store().persist(false, foldedSeq, dirtySinceNanos);
+                bitmapMode = false;
+                LOG.info("group {}: back to journal mode after seq {}; {} bytes of dirty regions to resync",
+                        WritePipeline.this.group, capturedSeq, overflow.dirty().dirtyBytes());
+                onDone.accept(true);
+            }
+
+            @Override
+            public void refused(String why) {
+                onDone.accept(false);
+            }
+        });
+    }
+
+    /** The dirty map stands for no write any more (its resync ended). Any thread. */
+    public void dirtyResynced() {
+        dirtySinceNanos = 0;
     }
 
     /** Highest seq assigned in this group (journaled). */
@@ -396,6 +522,14 @@ public final class WritePipeline implements AutoCloseable {
                 if (type != Journal.WRITE && type != Journal.WRITE_ZEROES) {
                     throw new IllegalArgumentException("in-order work journals WRITE or WRITE_ZEROES, not type " + type);
                 }
+                if (!bitmapMode && !admits(length, type)) {
+                    fold();
+                }
+                if (bitmapMode) {
+                    // a sync read after a fold: the region is marked instead, the sync starts over
+                    overflow.dirty().mark(volume, offset, length);
+                    return capturedSeq;
+                }
                 long seq = capturedSeq + 1;
                 journal.append(volumeNames[volume], seq, offset, length, clock.epochNanos(), type, data);
                 capturedSeq = seq;
@@ -469,8 +603,15 @@ public final class WritePipeline implements AutoCloseable {
                 return NbdErrors.EIO;
             }
             int v = event.volume;
-            long seq = capturedSeq + 1;
             long nowNanos = clock.epochNanos();
+            if (!bitmapMode && overflow != null
+                    && !admits(event.op == WriteEvent.WRITE ? event.length : 0, Journal.WRITE)) {
+                fold();
+            }
+            if (bitmapMode) {
+                return applyUnjournaled(event, v, nowNanos);
+            }
+            long seq = capturedSeq + 1;
             switch (event.op) {
                 case WriteEvent.WRITE -> {
                     ByteBuffer payload = event.data.nioBuffer();
@@ -491,8 +632,87 @@ public final class WritePipeline implements AutoCloseable {
             return NbdErrors.OK;
         }
 
+        /**
+         * Bitmap mode: marks the write's blocks (in the mapped file, so before the data reaches
+         * the volume file) and writes it; no seq, no journal record.
+         */
+        private int applyUnjournaled(WriteEvent event, int v, long nowNanos) throws IOException {
+            overflow.dirty().mark(v, event.offset, event.length);
+            if (dirtySinceNanos == 0) {
+                dirtySinceNanos = nowNanos;
+            }
+            if (event.op == WriteEvent.WRITE) {
+                files[v].write(event.offset, event.data.nioBuffer());
+            } else {
+                files[v].zero(event.offset, event.length);
+            }
+            dirty[v] = true;
+            return NbdErrors.OK;
+        }
+
         private String describe(WriteEvent event) {
             return "op " + event.op + " on " + volumeNames[event.volume] + " at " + event.offset + "+" + event.length;
+        }
+    }
+
+    private boolean admits(long length, byte type) {
+        Overflow o = overflow;
+        return o == null || o.budget().admits(type == Journal.WRITE ? length : 0);
+    }
+
+    /**
+     * Pipeline thread: the journal cannot take the next record. Every record the receiver does
+     * not hold durable is marked in the dirty map (made durable), the group persists bitmap mode,
+     * and the journal is released (here, or by the shipper once its reader is closed). Writes
+     * are never refused for it.
+     */
+    private void fold() {
+        Overflow o = overflow;
+        io.ferry.capture.bitmap.DirtyMap map = o.dirty();
+        map.refold();
+        java.util.function.LongSupplier durable = releasableSeq;
+        long from = Math.max(journal.firstSeq(), (durable == null ? 0 : durable.getAsLong()) + 1);
+        long oldest = 0;
+        long records = 0;
+        io.ferry.capture.journal.JournalEntry entry = new io.ferry.capture.journal.JournalEntry();
+        java.util.Map<String, Integer> index = new java.util.HashMap<>();
+        for (int i = 0; i < volumeNames.length; i++) {
+            index.put(volumeNames[i], i);
+        }
+        if (from <= capturedSeq) {
+            try (io.ferry.capture.journal.JournalReader reader = journal.reader(from)) {
+                while (reader.next(entry)) {
+                    Integer v = index.get(entry.volume());
+                    if (v == null) {
+                        throw new IllegalStateException("journal record " + entry.seq() + " names unknown volume "
+                                + entry.volume());
+                    }
+                    map.mark(v, entry.offset(), entry.length());
+                    if (oldest == 0) {
+                        oldest = entry.captureNanos();
+                    }
+                    records++;
+                }
+            }
+        }
+        map.force();
+        long since = dirtySinceNanos != 0 ? dirtySinceNanos : oldest != 0 ? oldest : clock.epochNanos();
+        try {
+            o.store().persist(true, capturedSeq, since);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot persist bitmap mode of group " + group, e);
+        }
+        foldedSeq = capturedSeq;
+        dirtySinceNanos = since;
+        bitmapMode = true;
+        folds++;
+        LOG.warn("group {}: the journal reached journal.maxBytes ({} bytes used of {}): {} record(s) after seq {} folded"
+                        + " into the dirty map ({} bytes dirty); bitmap mode until the receiver takes a resync", group,
+                o.budget().usedBytes(), o.budget().maxBytes(), records, from - 1, map.dirtyBytes());
+        if (o.releaseAtFold()) {
+            journal.startOver(foldedSeq);
+            capturedSeq = journal.lastSeq();
+            releasedFolds = folds;
         }
     }
 

@@ -65,18 +65,22 @@ final class GroupShipper implements AckGate {
         final long seq;
         final String label;
         final ControlMessage mark;
+        /** The sync a mark belongs to (a sync given up at a fold leaves marks that retire without effect). */
+        final GroupSync owner;
         boolean sent;
 
         PendingBookmark(long seq, String label) {
             this.seq = seq;
             this.label = label;
             this.mark = null;
+            this.owner = null;
         }
 
-        PendingBookmark(long seq, ControlMessage mark) {
+        PendingBookmark(long seq, ControlMessage mark, GroupSync owner) {
             this.seq = seq;
             this.label = null;
             this.mark = mark;
+            this.owner = owner;
         }
 
         boolean isEnd() {
@@ -107,6 +111,18 @@ final class GroupShipper implements AckGate {
     private final ConcurrentLinkedQueue<Waiter> syncWaiters = new ConcurrentLinkedQueue<>();
 
     private ShippedGroup.SyncSource syncSource;
+    /** Folds of the journal handled (the reader closed, the release asked for); shipper thread. */
+    private long handledFolds;
+    private boolean releaseRequested;
+    /** A sync to begin once the journal allows: its kind and, for an initial one, whether by checksum. */
+    private boolean syncWanted;
+    private int wantedKind;
+    private boolean wantedChecksum;
+    private boolean resumeRequested;
+    /** The pipeline's answer to the return to journal mode: 0 none yet, 1 done, -1 refused. */
+    private volatile int resumeResult;
+    /** DIFFs still to come for the HASHES of a sync given up at a fold: ignored. */
+    private int staleDiffs;
     /** The sync the receiver asked for, until it acknowledged its END mark; shipper thread. */
     private volatile GroupSync sync;
     private boolean endQueued;
@@ -147,6 +163,7 @@ final class GroupShipper implements AckGate {
         this.clock = clock;
         this.ackedSeq = journal.firstSeq() - 1;
         encoder.begin(name, generationId);
+        pipeline.releasableSeq(() -> ackedSeq);
     }
 
     String name() {
@@ -185,40 +202,182 @@ final class GroupShipper implements AckGate {
                     + captured + "; the two sides diverged and need an operator's resync");
             return;
         }
-        if (durable + 1 < journal.firstSeq()) {
+        // Seqs the journal no longer holds because they were folded into the dirty map travel as
+        // a gap, followed by a resync of the map; any other hole is a loss.
+        boolean gap = durable + 1 < journal.firstSeq();
+        if (gap && pipeline.foldedSeq() < journal.firstSeq() - 1) {
             fail(FAILED, "receiver needs group " + name + " from seq " + (durable + 1) + " but the journal starts at "
                     + journal.firstSeq() + "; a full resync is needed");
             return;
         }
         onAckedUpTo(durable);
-        reader = journal.reader(durable + 1);
         shippedSeq = durable;
         active = true;
         problem = null;
         state = REPLICATING;
-        LOG.info("group {}: resuming from seq {} (captured {})", name, durable + 1, captured);
+        io.ferry.capture.bitmap.DirtyMap dirty = dirtyMap();
+        boolean dirtyPending = pipeline.bitmapMode() || gap || (dirty != null && !dirty.isEmpty());
         if (ack.needsSync()) {
-            startSync(ack);
+            if (syncSource == null) {
+                fail(FAILED, "receiver asks for a sync of group " + name + ", which this agent cannot read its volumes for");
+                return;
+            }
+            want(SyncMark.INITIAL, ack.status() == GroupAck.STATUS_SYNC_ALL); // a replica with data: by checksum
+        } else if (dirtyPending) {
+            if (syncSource == null || dirty == null) {
+                fail(FAILED, "group " + name + " has dirty regions to resync but this agent cannot read its volumes");
+                return;
+            }
+            want(SyncMark.RESYNC, false);
         }
+        if (!syncWanted) {
+            reader = journal.reader(durable + 1);
+        }
+        LOG.info("group {}: resuming from seq {} (captured {}{})", name, durable + 1, captured,
+                syncWanted ? ", " + SyncMark.kindName(wantedKind) + " first" : "");
     }
 
-    /** The receiver asked for a sync: its marks go in order with the deltas. Shipper thread. */
-    private void startSync(GroupAck ack) {
-        if (syncSource == null) {
-            fail(FAILED, "receiver asks for a sync of group " + name + ", which this agent cannot read its volumes for");
+    private void want(int kind, boolean checksum) {
+        syncWanted = true;
+        wantedKind = kind;
+        wantedChecksum = checksum;
+    }
+
+    private io.ferry.capture.bitmap.DirtyMap dirtyMap() {
+        return syncSource == null ? null : syncSource.dirty();
+    }
+
+    /**
+     * Shipper thread: the pipeline folded its journal into the dirty map. The reader is closed
+     * (the journal is about to be released), what was not shipped yet is dropped (the map stands
+     * for it), a running sync is given up, and a resync is wanted. Then the release is asked for.
+     */
+    private boolean handleFold() {
+        long folds = pipeline.folds();
+        if (folds == handledFolds) {
+            if (releaseRequested || pipeline.foldReleased()) {
+                return false;
+            }
+            releaseRequested = pipeline.releaseFolded();
+            return true;
+        }
+        handledFolds = folds;
+        if (reader != null) {
+            reader.close();
+            reader = null;
+        }
+        pending = false;
+        encoder.begin(name, generationId);
+        GroupSync running = sync;
+        int kind = running != null && running.kind() == SyncMark.INITIAL ? SyncMark.INITIAL
+                : syncWanted ? wantedKind : SyncMark.RESYNC;
+        boolean checksum = running != null && running.kind() == SyncMark.INITIAL ? running.checksum() : wantedChecksum;
+        abortSync("the journal reached journal.maxBytes and was folded into the dirty map");
+        dropFoldedBookmarks(pipeline.foldedSeq());
+        releaseRequested = pipeline.releaseFolded();
+        resumeRequested = false;
+        resumeResult = 0;
+        if (active) {
+            want(kind, checksum);
+        }
+        return true;
+    }
+
+    /** Gives up the running sync: its unsent marks are dropped, DIFFs still due for its HASHES ignored. */
+    private void abortSync(String why) {
+        GroupSync s = sync;
+        if (s == null) {
             return;
         }
-        boolean empty = ack.status() == GroupAck.STATUS_SYNC_EMPTY;
-        boolean nothingToRead = empty && syncSource.journalCoversVolumes();
-        GroupSync next = new GroupSync(name, SyncMark.INITIAL, !empty, pipeline, // a replica with data: by checksum
-                nothingToRead ? List.of() : syncSource.files(), syncSource.maxRateBytes(), clock.epochNanos());
-        if (nothingToRead) {
-            LOG.info("group {}: the journal holds every write since the volumes were created empty, so the sync reads"
-                    + " nothing", name);
+        if (s.kind() == SyncMark.VERIFY) {
+            lastVerify = verifyRun(s, "failed", why + "; run the verify again");
         }
+        int unsentHashes = 0;
+        for (PendingBookmark b : bookmarks) {
+            if (b.owner == s && !b.sent && b.mark instanceof BlockHashes) {
+                unsentHashes++;
+            }
+        }
+        staleDiffs += Math.max(0, s.unansweredHashes() - unsentHashes);
+        bookmarks.removeIf(b -> b.owner == s && !b.sent);
+        sync = null;
+        endQueued = false;
+        LOG.warn("group {}: the {} stops: {}", name, SyncMark.kindName(s.kind()), why);
+    }
+
+    /** Bookmarks at seqs the fold took into the dirty map cannot be points: dropped, logged. */
+    private void dropFoldedBookmarks(long foldedSeq) {
+        bookmarks.removeIf(b -> {
+            if (b.mark == null && !b.sent && b.seq > shippedSeq && b.seq <= foldedSeq) {
+                LOG.warn("group {}: bookmark \"{}\" at seq {} is dropped: its seq was folded into the dirty map, so"
+                        + " the receiver will never hold the volumes as they were at it", name, b.label, b.seq);
+                bookmarksReserved.decrementAndGet();
+                return true;
+            }
+            return false;
+        });
+    }
+
+    /**
+     * Shipper thread: begins the wanted sync once the journal is released and journaling again:
+     * BEGIN after the last seq on the wire (for a resync the receiver's last consistent point),
+     * the gap of folded seqs, then the sync's reads in order with the new writes.
+     */
+    private boolean beginWantedSync(Link link, ByteBufAllocator alloc, long nowNanos) {
+        if (!pipeline.foldReleased() || (releaseRequested && pipeline.folds() != handledFolds)) {
+            return false;
+        }
+        if (pipeline.bitmapMode()) {
+            if (resumeResult == -1) {
+                resumeRequested = false;
+                resumeResult = 0;
+            }
+            if (!resumeRequested) {
+                resumeRequested = pipeline.resumeJournal(ok -> resumeResult = ok ? 1 : -1);
+            }
+            return false;
+        }
+        io.ferry.capture.bitmap.DirtyMap dirty = dirtyMap();
+        GroupSync next;
+        if (wantedKind == SyncMark.INITIAL) {
+            // the journal rebuilds volumes created empty only if nothing was ever folded out of it
+            boolean nothingToRead = !wantedChecksum && syncSource.journalCoversVolumes() && pipeline.foldedSeq() == 0;
+            if (nothingToRead) {
+                LOG.info("group {}: the journal holds every write since the volumes were created empty, so the sync"
+                        + " reads nothing", name);
+            }
+            next = GroupSync.whole(name, SyncMark.INITIAL, wantedChecksum, pipeline,
+                    nothingToRead ? List.of() : syncSource.files(), dirty, syncSource.maxRateBytes(),
+                    syncSource.windowBytes(), clock.epochNanos());
+        } else {
+            next = GroupSync.resync(name, pipeline, syncSource.files(), dirty, syncSource.maxRateBytes(),
+                    syncSource.windowBytes(), clock.epochNanos());
+        }
+        SyncMark begin = next.beginMark(shippedSeq);
+        queueMark(shippedSeq, begin, next);
+        sendBookmarks(link, alloc, shippedSeq);
+        long gapEnd = journal.firstSeq() - 1;
+        if (shippedSeq < gapEnd) {
+            shipGap(link, alloc, shippedSeq + 1, gapEnd);
+        }
+        reader = journal.reader(shippedSeq + 1);
+        pending = false;
         sync = next;
         endQueued = false;
-        queueMark(next.beginMark().seq(), next.beginMark());
+        syncWanted = false;
+        resumeRequested = false;
+        resumeResult = 0;
+        return true;
+    }
+
+    /** Ships seqs {@code first..last}, folded into the dirty map, as a delta without extents. */
+    private void shipGap(Link link, ByteBufAllocator alloc, long first, long last) {
+        long since = pipeline.dirtySinceNanos();
+        encoder.begin(name, generationId);
+        encoder.coverSeqs(first, last, since != 0 ? since : clock.epochNanos());
+        LOG.info("group {}: seqs {}..{} were folded into the dirty map; they travel as a gap and the resync that"
+                + " follows brings what they wrote", name, first, last);
+        ship(link, alloc);
     }
 
     /**
@@ -226,12 +385,12 @@ final class GroupShipper implements AckGate {
      * carry a higher seq), so every mark goes out right after the delta holding its seq: the
      * receiver hashes a region at exactly its seq and must get its HASHES before any later delta.
      */
-    private void queueMark(long seq, ControlMessage mark) {
+    private void queueMark(long seq, ControlMessage mark, GroupSync owner) {
         ArrayDeque<PendingBookmark> later = new ArrayDeque<>();
         while (!bookmarks.isEmpty() && !bookmarks.peekLast().sent && bookmarks.peekLast().seq > seq) {
             later.addFirst(bookmarks.pollLast());
         }
-        bookmarks.addLast(new PendingBookmark(seq, mark));
+        bookmarks.addLast(new PendingBookmark(seq, mark, owner));
         bookmarks.addAll(later);
     }
 
@@ -298,15 +457,23 @@ final class GroupShipper implements AckGate {
     }
 
     private void queueMarks(List<ControlMessage> marks) {
+        GroupSync owner = sync;
         for (ControlMessage mark : marks) {
-            queueMark(mark instanceof BlockHashes h ? h.seq() : ((SyncMark) mark).seq(), mark);
+            queueMark(mark instanceof BlockHashes h ? h.seq() : ((SyncMark) mark).seq(), mark, owner);
         }
     }
 
     /** The receiver's answer to one of the sync's HASHES. Shipper thread. */
     void onDiff(long id, BlockDiff diff) {
         GroupSync s = sync;
-        if (id != connectionId || !active || s == null) {
+        if (id != connectionId || !active) {
+            return;
+        }
+        if (staleDiffs > 0) {
+            staleDiffs--; // answers a sync given up at a fold
+            return;
+        }
+        if (s == null) {
             return;
         }
         try {
@@ -337,7 +504,7 @@ final class GroupShipper implements AckGate {
         }
         if (s.allRead()) {
             SyncMark end = s.endMark();
-            queueMark(end.seq(), end);
+            queueMark(end.seq(), end, s);
             endQueued = true;
             return true;
         }
@@ -377,7 +544,9 @@ final class GroupShipper implements AckGate {
     private void onAckedUpTo(long durableSeq) {
         if (durableSeq > ackedSeq) {
             ackedSeq = durableSeq;
-            journal.release(durableSeq);
+            if (!releaseRequested || pipeline.foldReleased()) { // never while the journal is being dropped
+                journal.release(durableSeq);
+            }
         }
         releaseSyncWaiters();
     }
@@ -395,6 +564,8 @@ final class GroupShipper implements AckGate {
         }
         sync = null;
         endQueued = false;
+        syncWanted = false;
+        staleDiffs = 0;
         for (PendingBookmark b : bookmarks) {
             b.sent = false; // the receiver drops repeats of a bookmark it already kept
         }
@@ -420,10 +591,13 @@ final class GroupShipper implements AckGate {
      * bound. Returns true if it did any work.
      */
     boolean pump(Link link, ByteBufAllocator alloc, long nowNanos) {
-        boolean worked = false;
+        boolean worked = handleFold();
         if (active) {
+            if (syncWanted && sync == null) {
+                worked |= beginWantedSync(link, alloc, nowNanos);
+            }
             worked |= pumpSync(nowNanos);
-            while (inFlightBytes < maxInFlightBytes) {
+            while (reader != null && inFlightBytes < maxInFlightBytes) {
                 if (!pending) {
                     if (!reader.next(entry)) {
                         break;
@@ -516,10 +690,19 @@ final class GroupShipper implements AckGate {
             PendingBookmark done = bookmarks.pollFirst();
             if (done.mark == null) {
                 bookmarksReserved.decrementAndGet();
-            } else if (done.isEnd() && s != null) {
+            } else if (done.isEnd() && s != null && done.owner == s) {
                 s.onAcked(Long.MAX_VALUE);
+                s.onEndAcked();
                 s.logComplete(clock.epochNanos());
                 sync = null;
+                io.ferry.capture.bitmap.DirtyMap dirty = dirtyMap();
+                if (dirty == null || dirty.isEmpty()) {
+                    pipeline.dirtyResynced();
+                } else if (s.kind() != SyncMark.VERIFY) {
+                    LOG.warn("group {}: {} bytes are still marked dirty after the {}; another resync follows", name,
+                            dirty.dirtyBytes(), SyncMark.kindName(s.kind()));
+                    want(SyncMark.RESYNC, false);
+                }
             }
         }
     }
@@ -567,10 +750,14 @@ final class GroupShipper implements AckGate {
             oldest = encoder.firstCaptureNanos();
         } else if (pending) {
             oldest = entry.captureNanos();
-        } else if (pipeline.capturedSeq() > ackedSeq) {
+        } else if (pipeline.capturedSeq() > ackedSeq && journalReadable()) {
             oldest = peekCaptureNanos(ackedSeq + 1, nowNanos);
         } else {
             oldest = 0;
+        }
+        long dirtySince = dirtySinceNanos();
+        if (dirtySince != 0) {
+            oldest = oldest == 0 ? dirtySince : Math.min(oldest, dirtySince);
         }
         oldestUnackedCaptureNanos = oldest;
         long lag = oldest == 0 ? 0 : Math.max(0, nowNanos - oldest);
@@ -589,8 +776,20 @@ final class GroupShipper implements AckGate {
         }
         if (active) {
             GroupSync s = sync;
-            state = s != null && s.kind() != SyncMark.VERIFY ? SYNCING : over ? BEHIND : REPLICATING;
+            state = (s != null && s.kind() != SyncMark.VERIFY) || syncWanted ? SYNCING : over ? BEHIND : REPLICATING;
         }
+    }
+
+    /** Whether a reader may be opened: no fold is waiting for its journal to be released. */
+    private boolean journalReadable() {
+        return pipeline.folds() == handledFolds && !pipeline.bitmapMode() && pipeline.foldReleased();
+    }
+
+    /** Capture time of the oldest write the dirty map stands for while it stands for any, else 0. */
+    private long dirtySinceNanos() {
+        io.ferry.capture.bitmap.DirtyMap dirty = dirtyMap();
+        boolean pendingDirty = pipeline.bitmapMode() || (dirty != null && !dirty.isEmpty());
+        return pendingDirty ? pipeline.dirtySinceNanos() : 0;
     }
 
     /** Capture time of {@code seq} when it is not in memory (link down): read it from the journal. */
@@ -649,7 +848,7 @@ final class GroupShipper implements AckGate {
     /** Current lag in nanoseconds (0 when everything captured is durable at the receiver). */
     long lagNanos(long nowNanos) {
         long oldest = oldestUnackedCaptureNanos;
-        if (oldest == 0 || pipeline.capturedSeq() <= ackedSeq) {
+        if (oldest == 0 || (pipeline.capturedSeq() <= ackedSeq && dirtySinceNanos() == 0)) {
             return 0;
         }
         return Math.max(0, nowNanos - oldest);
@@ -687,6 +886,17 @@ final class GroupShipper implements AckGate {
 
     long journalBytes() {
         return journal.bytesOnDisk();
+    }
+
+    /** "journal" or "bitmap", as status shows it. */
+    String mode() {
+        return pipeline.bitmapMode() ? "bitmap" : "journal";
+    }
+
+    /** Bytes the dirty map marks (0 without one). */
+    long dirtyBytes() {
+        io.ferry.capture.bitmap.DirtyMap dirty = dirtyMap();
+        return dirty == null ? 0 : dirty.dirtyBytes();
     }
 
     /**

@@ -15,9 +15,15 @@ public record ShippedGroup(String name, Journal journal, WritePipeline pipeline,
      * holds every write since the volumes were created empty (then a replica that is empty too
      * needs no read at all), and the bound on the sync's data bytes per second (0: none).
      */
-    public record SyncSource(List<io.ferry.volume.VolumeFile> files, boolean journalCoversVolumes, long maxRateBytes) {
+    public record SyncSource(List<io.ferry.volume.VolumeFile> files, boolean journalCoversVolumes, long maxRateBytes,
+                             io.ferry.capture.bitmap.DirtyMap dirty, long windowBytes) {
         public SyncSource {
             files = List.copyOf(files);
+        }
+
+        /** Without a dirty map (the journal is unbounded), with the default sync window. */
+        public SyncSource(List<io.ferry.volume.VolumeFile> files, boolean journalCoversVolumes, long maxRateBytes) {
+            this(files, journalCoversVolumes, maxRateBytes, null, io.ferry.capture.sync.GroupSync.WINDOW_BYTES);
         }
     }
 

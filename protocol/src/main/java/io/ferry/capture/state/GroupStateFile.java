@@ -31,9 +31,46 @@ import java.nio.file.Path;
  *        held no data, so the journal's records from seq 1 rebuild the volumes; absent (null) in
  *        files written before it existed, read as false
  */
-@JsonPropertyOrder({"format", "group", "generation", "journalCoversVolumes"})
+@JsonPropertyOrder({"format", "group", "generation", "journalCoversVolumes", "mode", "foldedSeq", "dirtySinceNanos"})
 public record GroupStateFile(Integer format, String group, String generation,
-        @JsonInclude(JsonInclude.Include.NON_NULL) Boolean journalCoversVolumes) {
+        @JsonInclude(JsonInclude.Include.NON_NULL) Boolean journalCoversVolumes,
+        @JsonInclude(JsonInclude.Include.NON_NULL) String mode,
+        @JsonInclude(JsonInclude.Include.NON_NULL) Long foldedSeq,
+        @JsonInclude(JsonInclude.Include.NON_NULL) Long dirtySinceNanos) {
+
+    /** {@link #mode} of a group whose writes only mark its dirty map. */
+    public static final String BITMAP = "bitmap";
+    public static final String JOURNAL = "journal";
+
+    @com.fasterxml.jackson.annotation.JsonCreator
+    public GroupStateFile {
+    }
+
+    public GroupStateFile(Integer format, String group, String generation, Boolean journalCoversVolumes) {
+        this(format, group, generation, journalCoversVolumes, null, null, null);
+    }
+
+    /**
+     * The same state with the group's mode: bitmap or journal, the seq of its last fold, and the
+     * capture time of the oldest write its dirty map stands for (see {@code WritePipeline}).
+     */
+    public GroupStateFile withMode(boolean bitmap, long folded, long dirtySince) {
+        return new GroupStateFile(format, group, generation, journalCoversVolumes, bitmap ? BITMAP : JOURNAL,
+                folded, dirtySince);
+    }
+
+    /** Whether the group was in bitmap mode (false when the file does not say). */
+    public boolean bitmapMode() {
+        return BITMAP.equals(mode);
+    }
+
+    public long foldedSeqOrZero() {
+        return foldedSeq == null ? 0 : foldedSeq;
+    }
+
+    public long dirtySinceNanosOrZero() {
+        return dirtySinceNanos == null ? 0 : dirtySinceNanos;
+    }
 
     public static final int FORMAT = 1;
     static final String SUFFIX = ".json";
@@ -92,6 +129,9 @@ public record GroupStateFile(Integer format, String group, String generation,
         if (state.format != FORMAT) {
             throw corrupt(file, "format " + state.format + " is not " + FORMAT + " (written by another ferry version?)",
                     null);
+        }
+        if (state.mode != null && !BITMAP.equals(state.mode) && !JOURNAL.equals(state.mode)) {
+            throw corrupt(file, "mode '" + state.mode + "' is neither " + JOURNAL + " nor " + BITMAP, null);
         }
         if (!state.group.equals(group)) {
             throw corrupt(file, "it belongs to group '" + state.group + "', not '" + group + "'", null);

@@ -68,7 +68,10 @@ public final class GroupSync {
      * A read done: its records end at {@code lastSeq}; a region read covered up to
      * {@code coveredEnd} bytes of the sync (-1 for a repair); {@code hashes} in a checksum sync.
      */
-    private record Done(long lastSeq, long coveredEnd, long dataBytes, BlockHashes hashes) {
+    private record Done(long lastSeq, long covered, long dataBytes, BlockHashes hashes, Read read, long epoch) {
+        boolean region() {
+            return read.kind != Read.REPAIR;
+        }
     }
 
     /** A range the receiver found different, to read again. */
@@ -105,9 +108,16 @@ public final class GroupSync {
     private volatile long mismatchedBytes;
     private volatile long repairedBytes;
 
+    /** The dirty map whose marked blocks a resync reads (null: whole volumes). */
+    private final io.ferry.capture.bitmap.DirtyMap dirty;
+    /** Epoch of the dirty map when the sync began: a whole-volume sync clears the map at its end with it. */
+    private final long startEpoch;
+    private final long windowBytes;
     private int volume;
     private long offset;
-    private long submittedCovered;
+    /** Volume bytes whose reads were submitted, and of those acknowledged or answered (the window). */
+    private long windowSubmitted;
+    private long windowDone;
     private volatile boolean outstanding;
     private volatile String refused;
     private long nextAllowedNanos;
@@ -124,7 +134,37 @@ public final class GroupSync {
      */
     public GroupSync(String group, int kind, boolean checksum, WritePipeline pipeline, List<VolumeFile> files,
             long maxRateBytes, long nowNanos) {
-        this(group, kind, checksum, true, List.of(), pipeline, files, maxRateBytes, nowNanos);
+        this(group, kind, checksum, true, List.of(), pipeline, files, null, maxRateBytes, WINDOW_BYTES, nowNanos);
+    }
+
+    /**
+     * A whole-volume sync as above, with at most {@code windowBytes} of volume read and not yet
+     * acknowledged (so a bounded journal holds it) and the group's dirty map, cleared when it ends.
+     */
+    public static GroupSync whole(String group, int kind, boolean checksum, WritePipeline pipeline,
+            List<VolumeFile> files, io.ferry.capture.bitmap.DirtyMap dirty, long maxRateBytes, long windowBytes,
+            long nowNanos) {
+        return new GroupSync(group, kind, checksum, true, List.of(), pipeline, files, dirty, maxRateBytes,
+                windowBytes, nowNanos, false);
+    }
+
+    /**
+     * A resync of the blocks {@code dirty} marks (after bitmap mode): each 1 MiB region holding
+     * marks is read in order with the writes, its marked runs journaled (zero runs as
+     * WRITE_ZEROES: the replica may hold data there), and its marks cleared once the receiver
+     * holds them durable.
+     */
+    public static GroupSync resync(String group, WritePipeline pipeline, List<VolumeFile> files,
+            io.ferry.capture.bitmap.DirtyMap dirty, long maxRateBytes, long windowBytes, long nowNanos) {
+        return new GroupSync(group, SyncMark.RESYNC, false, true, List.of(), pipeline, files, dirty, maxRateBytes,
+                windowBytes, nowNanos, true);
+    }
+
+    private GroupSync(String group, int kind, boolean checksum, boolean repair, List<String> volumeNames,
+            WritePipeline pipeline, List<VolumeFile> files, io.ferry.capture.bitmap.DirtyMap dirty, long maxRateBytes,
+            long windowBytes, long nowNanos) {
+        this(group, kind, checksum, repair, volumeNames, pipeline, files, dirty, maxRateBytes, windowBytes, nowNanos,
+                false);
     }
 
     /**
@@ -133,12 +173,17 @@ public final class GroupSync {
      */
     public static GroupSync verify(String group, boolean repair, List<String> volumeNames, WritePipeline pipeline,
             List<VolumeFile> files, long maxRateBytes, long nowNanos) {
-        return new GroupSync(group, SyncMark.VERIFY, true, repair, volumeNames, pipeline, files, maxRateBytes,
-                nowNanos);
+        return new GroupSync(group, SyncMark.VERIFY, true, repair, volumeNames, pipeline, files, null, maxRateBytes,
+                WINDOW_BYTES, nowNanos);
     }
 
     private GroupSync(String group, int kind, boolean checksum, boolean repair, List<String> volumeNames,
-            WritePipeline pipeline, List<VolumeFile> files, long maxRateBytes, long nowNanos) {
+            WritePipeline pipeline, List<VolumeFile> files, io.ferry.capture.bitmap.DirtyMap dirtyMap,
+            long maxRateBytes, long windowBytes, long nowNanos, boolean dirtyOnly) {
+        this.dirty = dirtyOnly ? dirtyMap : null;
+        this.startEpoch = dirtyMap == null ? -1 : dirtyMap.epoch();
+        this.wholeMap = dirtyOnly ? null : dirtyMap;
+        this.windowBytes = Math.max(REGION_BYTES, windowBytes);
         this.repair = repair;
         this.volumeNames = List.copyOf(volumeNames);
         this.group = group;
@@ -147,8 +192,12 @@ public final class GroupSync {
         this.pipeline = pipeline;
         this.files = List.copyOf(files);
         long total = 0;
-        for (VolumeFile file : files) {
-            total += file.sizeBytes();
+        if (dirty != null) {
+            total = dirty.dirtyBytes();
+        } else {
+            for (VolumeFile file : files) {
+                total += file.sizeBytes();
+            }
         }
         this.totalBytes = total;
         this.maxRateBytes = maxRateBytes;
@@ -159,7 +208,8 @@ public final class GroupSync {
         this.buffer = ByteBuffer.allocateDirect(REGION_BYTES);
         skipEmptyVolumes();
         LOG.info("group {}: {} of {} bytes begins after seq {} ({}{})", group, label(), total,
-                beginSeq, checksum ? "by checksum: only differing blocks travel" : "the regions holding data",
+                beginSeq, dirty != null ? "the dirty regions, as the volumes hold them now"
+                        : checksum ? "by checksum: only differing blocks travel" : "the regions holding data",
                 maxRateBytes > 0 ? ", at most " + (maxRateBytes >> 20) + " MiB/s" : "");
     }
 
@@ -172,7 +222,43 @@ public final class GroupSync {
 
     /** The mark that opens the sync on the wire. */
     public SyncMark beginMark() {
-        return new SyncMark(group, beginSeq, SyncMark.BEGIN, kind, totalBytes, 0);
+        return beginMark(beginSeq);
+    }
+
+    /**
+     * The mark that opens the sync after {@code seq} (for a resync: the last seq on the wire
+     * before it, which the receiver keeps as its last consistent point).
+     */
+    public SyncMark beginMark(long seq) {
+        return new SyncMark(group, seq, SyncMark.BEGIN, kind, totalBytes, 0);
+    }
+
+    /** The whole-volume sync's dirty map, cleared at its end (null for none or for a resync). */
+    private final io.ferry.capture.bitmap.DirtyMap wholeMap;
+
+    /**
+     * The receiver acknowledged the END mark: a whole-volume sync leaves no region dirty (unless
+     * a fold came meanwhile; then the map keeps its marks). Shipper thread.
+     */
+    public void onEndAcked() {
+        if (wholeMap != null && wholeMap.clearAll(startEpoch)) {
+            LOG.info("group {}: the {} covered every dirty region; the dirty map is clear", group, label());
+        }
+    }
+
+    /** Whether regions are compared by hashes (else their data is sent). */
+    public boolean checksum() {
+        return checksum;
+    }
+
+    /** HASHES taken by the shipper whose DIFF has not come yet. Shipper thread. */
+    public int unansweredHashes() {
+        return unanswered.size();
+    }
+
+    /** The dirty map a resync reads, or null. */
+    public io.ferry.capture.bitmap.DirtyMap dirtyMap() {
+        return dirty;
     }
 
     /**
@@ -187,8 +273,12 @@ public final class GroupSync {
         if (refused == null && !outstanding && nowNanos >= nextAllowedNanos) {
             if (!repairs.isEmpty()) {
                 submitRepair();
-            } else if (volume < files.size() && submittedCovered - doneCovered < WINDOW_BYTES) {
-                submitRegion();
+            } else if (volume < files.size() && windowSubmitted - windowDone < windowBytes) {
+                if (dirty != null) {
+                    submitDirtyRegion();
+                } else {
+                    submitRegion();
+                }
             }
         }
         return marks;
@@ -211,8 +301,8 @@ public final class GroupSync {
         while ((done = read.poll()) != null) {
             lastSeq = Math.max(lastSeq, done.lastSeq());
             sentBytes += done.dataBytes();
-            if (done.coveredEnd() >= 0) {
-                readCovered = done.coveredEnd();
+            if (done.region()) {
+                readCovered += done.covered();
                 if (done.hashes() != null) {
                     unanswered.addLast(done);
                     marks.add(done.hashes());
@@ -240,18 +330,36 @@ public final class GroupSync {
         int v = volume;
         long at = offset;
         int length = (int) Math.min(REGION_BYTES, file.sizeBytes() - at);
-        long coveredEnd = submittedCovered + length;
-        if (!submit(new Read(v, at, length, coveredEnd))) {
+        if (!submit(new Read(Read.REGION, v, at, length))) {
             return;
         }
-        submittedCovered = coveredEnd;
+        windowSubmitted += length;
         offset += length;
         skipEmptyVolumes();
     }
 
+    /** A resync: the next region holding marks, or the end. */
+    private void submitDirtyRegion() {
+        while (volume < files.size()) {
+            long next = dirty.nextMarked(volume, offset);
+            if (next < 0) {
+                volume++;
+                offset = 0;
+                continue;
+            }
+            long at = next / REGION_BYTES * REGION_BYTES;
+            int length = (int) Math.min(REGION_BYTES, files.get(volume).sizeBytes() - at);
+            if (submit(new Read(Read.DIRTY, volume, at, length))) {
+                windowSubmitted += length;
+                offset = at + length;
+            }
+            return;
+        }
+    }
+
     private void submitRepair() {
         Repair next = repairs.peekFirst();
-        if (submit(new Read(next.volume(), next.offset(), next.length(), -1))) {
+        if (submit(new Read(Read.REPAIR, next.volume(), next.offset(), next.length()))) {
             repairs.pollFirst();
             repairedBytes += next.length();
         }
@@ -268,27 +376,39 @@ public final class GroupSync {
 
     /** One in-order read: a region of the sync ({@code coveredEnd >= 0}) or a repair. */
     private final class Read implements WritePipeline.InOrder {
+        /** A region of a whole-volume sync, a range read again, a region of a resync. */
+        static final int REGION = 0;
+        static final int REPAIR = 1;
+        static final int DIRTY = 2;
+
+        private final int kind;
         private final int v;
         private final long at;
         private final int length;
-        private final long coveredEnd;
 
-        Read(int v, long at, int length, long coveredEnd) {
+        Read(int kind, int v, long at, int length) {
+            this.kind = kind;
             this.v = v;
             this.at = at;
             this.length = length;
-            this.coveredEnd = coveredEnd;
         }
 
         @Override
         public void run(WritePipeline.Sequenced sequenced) throws IOException {
-            boolean region = coveredEnd >= 0;
-            if (region && checksum) {
+            if (kind == REGION && checksum) {
                 BlockHashes hashes = hashRegion(sequenced, v, at, length);
-                read.add(new Done(sequenced.capturedSeq(), coveredEnd, 0, hashes));
+                read.add(new Done(sequenced.capturedSeq(), length, 0, hashes, this, -1));
+            } else if (kind == DIRTY) {
+                long epoch = dirty.epoch();
+                long marked = dirty.markedBytes(v, at, at + length);
+                long[] data = {0};
+                VolumeFile file = sequenced.file(v);
+                dirty.forEachRun(v, at, at + length, (runAt, runLength) ->
+                        data[0] += dataRun(sequenced, file, v, runAt, (int) runLength, true));
+                read.add(new Done(sequenced.capturedSeq(), marked, data[0], null, this, epoch));
             } else {
-                long data = readRegion(sequenced, v, at, length, !region);
-                read.add(new Done(sequenced.capturedSeq(), coveredEnd, data, null));
+                long data = readRegion(sequenced, v, at, length, kind == REPAIR);
+                read.add(new Done(sequenced.capturedSeq(), kind == REPAIR ? 0 : length, data, null, this, -1));
             }
             outstanding = false;
         }
@@ -396,7 +516,11 @@ public final class GroupSync {
         Done done;
         while ((done = unacked.peekFirst()) != null && done.lastSeq() <= durableSeq) {
             unacked.pollFirst();
-            doneCovered = done.coveredEnd();
+            doneCovered += done.covered();
+            windowDone += done.read().length;
+            if (done.read().kind == Read.DIRTY) {
+                dirty.clear(done.epoch(), done.read().v, done.read().at, done.read().length);
+            }
         }
         logProgress();
     }
@@ -438,7 +562,8 @@ public final class GroupSync {
                 repairs.addLast(new Repair(diff.volume(), at, length));
             }
         }
-        doneCovered = asked.coveredEnd();
+        doneCovered += asked.covered();
+        windowDone += asked.read().length;
         logProgress();
     }
 

@@ -32,8 +32,18 @@ import org.slf4j.LoggerFactory;
 public final class JournalWriter implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(JournalWriter.class);
 
-    /** A queued append, or (body == null) a {@link #whenDurable} marker. */
-    private record Request(ByteBuf body, long firstSeq, long lastSeq, long captureNanos, LongConsumer onDurable) {
+    /** A queued append, or (body == null) a {@link #whenDurable} marker or (barrier set) a {@link #barrier}. */
+    private record Request(ByteBuf body, long firstSeq, long lastSeq, long captureNanos, LongConsumer onDurable,
+                           Barrier barrier) {
+        Request(ByteBuf body, long firstSeq, long lastSeq, long captureNanos, LongConsumer onDurable) {
+            this(body, firstSeq, lastSeq, captureNanos, onDurable, null);
+        }
+    }
+
+    /** Work the journal thread runs between two appends (it may block on disk). */
+    @FunctionalInterface
+    public interface Barrier {
+        void run() throws java.io.IOException;
     }
 
     /** Safety net only: every hand-over wakes the worker. */
@@ -139,6 +149,22 @@ public final class JournalWriter implements AutoCloseable {
         wake();
     }
 
+    /**
+     * Runs {@code barrier} on the journal thread after everything appended before this call is
+     * durable and before anything appended after it is written: how a decision the stream's order
+     * depends on (a resync begins after seq N) is persisted before any later seq can be
+     * acknowledged. A barrier that throws fails the journal (nothing later is acknowledged).
+     *
+     * @throws IllegalStateException if the writer is closed or failed
+     */
+    public void barrier(Barrier barrier) {
+        synchronized (this) {
+            checkOpen();
+            queue.add(new Request(null, 0, 0, 0, durable -> { }, barrier));
+        }
+        wake();
+    }
+
     private void wake() {
         Worker w = worker;
         if (w != null) {
@@ -225,7 +251,17 @@ public final class JournalWriter implements AutoCloseable {
         long lastCapture = 0;
         while (r != null) {
             batch.add(r);
-            if (r.body() != null) {
+            if (r.barrier() != null) {
+                if (lastAppended >= 0) {
+                    synced(lastAppended, lastCapture);
+                    lastAppended = -1;
+                }
+                try {
+                    r.barrier().run();
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            } else if (r.body() != null) {
                 int bytes = r.body().readableBytes();
                 try {
                     journal.append(r.firstSeq(), r.lastSeq(), r.captureNanos(), r.body());
@@ -240,12 +276,7 @@ public final class JournalWriter implements AutoCloseable {
             r = batchBytes < maxBatchBytes ? queue.poll() : null;
         }
         if (lastAppended >= 0) {
-            long syncStartNs = System.nanoTime();
-            journal.sync();
-            syncLatency.recordNanos(System.nanoTime() - syncStartNs);
-            lastDurableCaptureNanos = lastCapture;
-            durableSeq = lastAppended;
-            onSynced.run();
+            synced(lastAppended, lastCapture);
         }
         long durable = durableSeq;
         int taken = batch.size();
@@ -254,6 +285,16 @@ public final class JournalWriter implements AutoCloseable {
         }
         batch.clear();
         return taken;
+    }
+
+    /** Syncs the records appended so far and publishes {@code lastAppended} as durable. */
+    private void synced(long lastAppended, long lastCapture) {
+        long syncStartNs = System.nanoTime();
+        journal.sync();
+        syncLatency.recordNanos(System.nanoTime() - syncStartNs);
+        lastDurableCaptureNanos = lastCapture;
+        durableSeq = lastAppended;
+        onSynced.run();
     }
 
     private void notifyDurable(LongConsumer onDurable, long durable) {

@@ -266,7 +266,10 @@ public final class GroupReplica implements GroupTarget, GroupView, AutoCloseable
                 LOG.warn("group {}: {} recovery point(s) before seq {} are dropped: the undo log no longer reaches"
                         + " them", group, dropped, undoLog.baseSeq());
             }
-            UndoRetention undo = new UndoRetention(group, undoLog, recoveryPoints, options.undoMaxBytes());
+            UndoRetention undo = new UndoRetention(group, undoLog, recoveryPoints, options.undoMaxBytes(), () -> {
+                GroupState now = state.current();
+                return now.resyncing() ? now.lastConsistentSeq() : Long.MAX_VALUE;
+            });
             if (opened.isPromoting()) {
                 Promotion.finishInterrupted(group, state, replicas, undo, clock.epochNanos());
             }
@@ -749,6 +752,16 @@ public final class GroupReplica implements GroupTarget, GroupView, AutoCloseable
      */
     @Override
     public void syncMark(SyncMark mark) {
+        if (mark.phase() == SyncMark.BEGIN && mark.kind() == SyncMark.RESYNC) {
+            // Persisted before any later seq is durable: a crash must not leave the deltas of a
+            // half-done resync behind a state that calls the replicas consistent.
+            writer.barrier(() -> {
+                GroupState now = state.update(s -> s.isPromoted() ? s
+                        : s.withResyncBegun(mark.seq(), mark.totalBytes(), clock.epochNanos()));
+                LOG.info("group {}: a resync of {} bytes of dirty regions begins after seq {}; seq {} stays the last"
+                        + " consistent point until it ends", group, mark.totalBytes(), mark.seq(), now.lastConsistentSeq());
+            });
+        }
         applier.callSoon(() -> {
             pendingMarks.addLast(mark);
             applyDueMarks(applier.appliedSeq());
@@ -866,6 +879,14 @@ public final class GroupReplica implements GroupTarget, GroupView, AutoCloseable
             ranges.add(new BlockDiff.Range(runStart, (int) (Math.min(at, end) - runStart)));
         }
         return new BlockDiff(group, hashes.seq(), hashes.volume(), hashes.offset(), end, ranges);
+    }
+
+    /**
+     * Whether a resync runs with {@link #lastConsistentSeq()} still restorable: promote and drill
+     * at "latest" get that seq. Lock-free.
+     */
+    public boolean resyncing() {
+        return state.current().resyncing();
     }
 
     /** Whether the replicas hold a consistent copy of the agent's volumes. Lock-free. */

@@ -151,6 +151,25 @@ public record GroupState(int format, String group, long generationId, long creat
                 lastConsistentSeq, next);
     }
 
+    /**
+     * A resync of dirty regions begins after {@code seq}: the replicas stop being a consistent
+     * copy past it, and {@code seq} stays their last consistent point until the resync ends. A
+     * group already inside a resync keeps the point it had.
+     */
+    GroupState withResyncBegun(long seq, long totalBytes, long nowEpochNanos) {
+        boolean first = consistent;
+        Sync next = new Sync("resync", true, totalBytes, 0, first || sync == null ? nowEpochNanos : sync.startEpochNanos());
+        return new GroupState(format, group, generationId, createdEpochNanos, volumes, appliedSeq,
+                appliedCaptureNanos, promotedEpochNanos, promotingToSeq, sourceGenerationId, false,
+                first ? seq : lastConsistentSeq, next);
+    }
+
+    /** Whether the replicas were a consistent copy at {@code lastConsistentSeq} and a resync runs since. */
+    @JsonIgnore
+    public boolean resyncing() {
+        return !consistent && sync != null && "resync".equals(sync.kind()) && lastConsistentSeq > 0;
+    }
+
     /** The sync ended with the replicas at {@code seq}: a consistent copy again. */
     GroupState withSyncEnded(long seq) {
         return new GroupState(format, group, generationId, createdEpochNanos, volumes, appliedSeq,
@@ -162,9 +181,9 @@ public record GroupState(int format, String group, long generationId, long creat
      * generation id, the applied seq {@code seq}, the intent cleared.
      */
     GroupState promoted(long nowEpochNanos, long seq) {
+        // a promote is only ever at a consistent seq (during a resync: its last consistent point)
         return new GroupState(format, group, newGenerationId(generationId), createdEpochNanos, volumes, seq,
-                appliedCaptureNanos, Math.max(1, nowEpochNanos), NO_INTENT, sourceGenerationId, consistent,
-                consistent ? seq : lastConsistentSeq, sync);
+                appliedCaptureNanos, Math.max(1, nowEpochNanos), NO_INTENT, sourceGenerationId, true, seq, null);
     }
 
     private static long newGenerationId(long old) {

@@ -23,13 +23,25 @@ public final class UndoRetention implements AutoCloseable {
     private final UndoLog undo;
     private final RecoveryPoints points;
     private final long maxBytes;
+    private final java.util.function.LongSupplier pinnedSeq;
     private boolean overBound;
+    private boolean pinWarned;
 
-    UndoRetention(String group, UndoLog undo, RecoveryPoints points, long maxBytes) {
+    /**
+     * @param pinnedSeq a seq the log must keep reaching whatever its bounds say (the last
+     *        consistent point while a resync runs), {@code Long.MAX_VALUE} for none
+     */
+    UndoRetention(String group, UndoLog undo, RecoveryPoints points, long maxBytes,
+            java.util.function.LongSupplier pinnedSeq) {
         this.group = group;
         this.undo = undo;
         this.points = points;
         this.maxBytes = maxBytes;
+        this.pinnedSeq = pinnedSeq;
+    }
+
+    UndoRetention(String group, UndoLog undo, RecoveryPoints points, long maxBytes) {
+        this(group, undo, points, maxBytes, () -> Long.MAX_VALUE);
     }
 
     /**
@@ -41,6 +53,14 @@ public final class UndoRetention implements AutoCloseable {
         try {
             undo.capture(delta, volumes);
         } catch (IOException e) {
+            long pin = pinnedSeq.getAsLong();
+            if (pin != Long.MAX_VALUE) {
+                // the last consistent point of a resync must stay reachable: stop applying instead
+                throw new IOException("group " + group + ": cannot record the old contents of delta " + delta.firstSeq()
+                        + ".." + delta.lastSeq() + " in the undo log during a resync (" + e.getMessage() + "); applying"
+                        + " stops so that seq " + pin + " stays restorable. Free space in " + undo.directory()
+                        + " and restart the receiver", e);
+            }
             undo.startOver(delta.lastSeq());
             int dropped = points.pruneBefore(delta.lastSeq());
             LOG.error("group {}: cannot record the old contents of delta {}..{} in the undo log ({}); replication"
@@ -56,14 +76,21 @@ public final class UndoRetention implements AutoCloseable {
      * once per episode: the point-in-time window shrinks, replication goes on).
      */
     void afterApplied() throws IOException {
+        long pin = pinnedSeq.getAsLong();
         long oldest = points.oldestSeq();
         if (oldest >= 0) {
-            undo.release(oldest);
+            undo.release(Math.min(oldest, pin));
         }
         boolean over = false;
-        while (undo.bytesOnDisk() > maxBytes && undo.releaseOldest()) {
+        while (undo.bytesOnDisk() > maxBytes && undo.releaseOldestUpTo(pin)) {
             over = true;
         }
+        boolean pinned = pin != Long.MAX_VALUE && undo.bytesOnDisk() > maxBytes;
+        if (pinned && !pinWarned) {
+            LOG.warn("group {}: the undo log holds {} bytes, over its bound of {}, to keep seq {} (the last consistent"
+                    + " point) restorable until the resync ends", group, undo.bytesOnDisk(), maxBytes, pin);
+        }
+        pinWarned = pinned;
         if (over) {
             int dropped = points.pruneBefore(undo.baseSeq());
             if (!overBound) {

@@ -461,8 +461,16 @@ public final class UndoLog implements AutoCloseable {
      * byte bound. Returns false when only the file being written is left.
      */
     public boolean releaseOldest() throws IOException {
+        return releaseOldestUpTo(Long.MAX_VALUE);
+    }
+
+    /**
+     * As {@link #releaseOldest}, unless the log would then no longer reach {@code keepSeq}
+     * (returns false then).
+     */
+    public boolean releaseOldestUpTo(long keepSeq) throws IOException {
         long[] firsts = log.fileFirstSeqs();
-        if (firsts.length < 2) {
+        if (firsts.length < 2 || firsts[1] - 1 > keepSeq) {
             return false;
         }
         release(firsts[1] - 1);

@@ -28,6 +28,8 @@ public final class InMemoryJournal implements Journal {
     public volatile RuntimeException readFailure;
     private volatile long lastSeq;
     private volatile long releasedSeq;
+    /** The seq before the first record in {@link #records} (moved by {@link #startOver}). */
+    private volatile long base;
 
     @Override
     public String group() {
@@ -100,7 +102,7 @@ public final class InMemoryJournal implements Journal {
                 }
                 Record r;
                 synchronized (records) {
-                    r = records.get((int) (nextSeq - 1));
+                    r = records.get((int) (nextSeq - base - 1));
                 }
                 ByteBuffer payload = into.set(r.volume(), r.seq(), r.offset(), r.length(), r.captureNanos(), r.type(),
                         r.data() == null ? 0 : r.data().length);
@@ -125,8 +127,21 @@ public final class InMemoryJournal implements Journal {
     }
 
     @Override
+    public void startOver(long seq) {
+        synchronized (records) {
+            records.clear();
+            base = seq;
+            lastSeq = seq;
+            releasedSeq = seq;
+        }
+    }
+
+    /** Bytes a test says the journal takes (the pipeline's budget reads it). */
+    public volatile long bytesOnDisk;
+
+    @Override
     public long bytesOnDisk() {
-        return 0;
+        return bytesOnDisk;
     }
 
     @Override

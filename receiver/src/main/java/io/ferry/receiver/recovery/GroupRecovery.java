@@ -133,7 +133,12 @@ public final class GroupRecovery implements AutoCloseable {
         }
         link.fence();
         LOG.warn("promoting group {}: fenced (no more deltas)", group);
-        if (point == null) {
+        // During a resync "latest" is the last consistent point: the replicas roll back to it.
+        long resyncPoint = point == null && replica.resyncing() ? replica.lastConsistentSeq() : -1;
+        if (resyncPoint >= 0) {
+            LOG.warn("group {}: a resync runs; latest is its last consistent point, seq {}", group, resyncPoint);
+            awaitApplied(replica, resyncPoint);
+        } else if (point == null) {
             awaitEverythingApplied(replica);
         }
         if (replica.drilling()) {
@@ -143,7 +148,10 @@ public final class GroupRecovery implements AutoCloseable {
         long seq;
         long generationId;
         try {
-            if (point == null) {
+            if (resyncPoint >= 0) {
+                seq = resyncPoint;
+                generationId = replica.promoteTo(seq, nowEpochNanos);
+            } else if (point == null) {
                 generationId = replica.markPromoted(nowEpochNanos);
                 seq = replica.appliedSeq();
             } else {
@@ -164,12 +172,23 @@ public final class GroupRecovery implements AutoCloseable {
     /** Latest: waits until the journal is durable and the replica has applied all of it. */
     /** A group whose first sync has not ended has no point to promote or drill at. */
     private static void checkConsistent(GroupReplica replica, String action) {
-        if (!replica.consistent()) {
+        if (!replica.consistent() && !replica.resyncing()) {
             var sync = replica.syncProgress();
             throw new RecoveryException(RecoveryError.NOT_CONSISTENT, "group " + replica.group() + " cannot be " + action
                     + ": its replicas are not a consistent copy until the initial sync ends"
                     + (sync == null || sync.totalBytes() == 0 ? "" : " (" + sync.doneBytes() + " of " + sync.totalBytes()
                     + " bytes synced)"));
+        }
+    }
+
+    /** Waits until the replica has applied {@code seq} (durable already: it is a resync's last consistent point). */
+    private static void awaitApplied(GroupReplica replica, long seq) throws InterruptedException {
+        if (!replica.awaitApplied(seq, PROMOTE_APPLY_TIMEOUT)) {
+            String failure = replica.failure();
+            throw new RecoveryException(failure != null ? RecoveryError.GROUP_FAILED : RecoveryError.APPLY_TIMEOUT,
+                    "group " + replica.group() + ": the replica did not reach seq " + seq + " (applied "
+                            + replica.appliedSeq() + ")" + (failure != null ? ": " + failure : " within "
+                            + PROMOTE_APPLY_TIMEOUT + "; retry"));
         }
     }
 
@@ -228,8 +247,18 @@ public final class GroupRecovery implements AutoCloseable {
         }
         RecoveryPoints.Point point = LATEST.equals(pointId) ? null : recoverablePoint(replica, pointId);
         List<DrillVolume> clones;
+        long at = point != null ? point.seq() : replica.resyncing() ? replica.lastConsistentSeq() : GroupReplica.LATEST;
+        if (point == null && at != GroupReplica.LATEST) {
+            try {
+                awaitApplied(replica, at);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new RecoveryException(RecoveryError.APPLY_TIMEOUT, "interrupted waiting for group " + group);
+            }
+            LOG.warn("group {}: a resync runs; the drill's latest is its last consistent point, seq {}", group, at);
+        }
         try {
-            clones = replica.startDrill(point == null ? GroupReplica.LATEST : point.seq(),
+            clones = replica.startDrill(at,
                     dataDir.resolve(DRILLS_DIR).resolve(group));
         } catch (IllegalArgumentException e) {
             throw new RecoveryException(RecoveryError.POINT_EXPIRED, e.getMessage());
