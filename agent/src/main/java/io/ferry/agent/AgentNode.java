@@ -22,6 +22,7 @@ import io.netty.handler.ssl.SslContext;
 import io.ferry.agent.config.GroupConfig;
 import io.ferry.agent.config.VolumeConfig;
 import io.ferry.capture.CaptureGroup;
+import io.ferry.capture.journal.ChronicleJournal;
 import io.ferry.capture.journal.Journal;
 import io.ferry.capture.nbd.CapturedVolume;
 import io.ferry.capture.pipeline.WritePipeline;
@@ -102,7 +103,8 @@ public final class AgentNode implements AutoCloseable {
                 volumes.add(new CaptureGroup.Volume(volume.name(), volume.path(), volume.sizeBytes()));
             }
             CaptureGroup capture = CaptureGroup.open(groupConfig.name(), journalRoot.resolve(groupConfig.name()),
-                    volumes, clock, RING_SIZE);
+                    new ChronicleJournal.Options(journalSegmentBytes(config.journalMaxBytes())), volumes, clock,
+                    RING_SIZE);
             resources.add(capture);
             WritePipeline pipeline = capture.pipeline();
             Journal journal = capture.journal();
@@ -174,6 +176,14 @@ public final class AgentNode implements AutoCloseable {
         shipper = Shipper.start(config.id(), config.receiver(), ssl, shipped, clock);
         resources.add(shipper);
         LOG.info("replicating {} group(s) to {} (TLS provider {})", shipped.size(), config.receiver(), TlsContexts.providerName());
+    }
+
+    /**
+     * The journal's file size: a sixteenth of journal.maxBytes (1 MiB to 256 MiB), because the
+     * journal frees space a whole file at a time and the file being written is never freed.
+     */
+    static long journalSegmentBytes(long maxBytes) {
+        return Math.max(1L << 20, Math.min(ChronicleJournal.Options.defaults().segmentSizeBytes(), maxBytes / 16));
     }
 
     /**

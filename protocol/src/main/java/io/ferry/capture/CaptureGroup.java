@@ -50,9 +50,15 @@ public final class CaptureGroup implements AutoCloseable {
      */
     public static CaptureGroup open(String name, Path journalDir, List<Volume> volumes, EpochNanoClock clock,
             int ringSize) throws IOException {
+        return open(name, journalDir, ChronicleJournal.Options.defaults(), volumes, clock, ringSize);
+    }
+
+    /** As above, with the journal's options (its segment size). */
+    public static CaptureGroup open(String name, Path journalDir, ChronicleJournal.Options journalOptions,
+            List<Volume> volumes, EpochNanoClock clock, int ringSize) throws IOException {
         List<AutoCloseable> opened = new ArrayList<>();
         return Startup.openOrClose(() -> closeAll(opened), () -> {
-            Journal journal = ChronicleJournal.open(journalDir, name);
+            Journal journal = ChronicleJournal.open(journalDir, name, journalOptions);
             opened.add(journal);
             List<String> names = new ArrayList<>();
             List<VolumeFile> files = new ArrayList<>();

@@ -774,6 +774,11 @@ public final class GroupReplica implements GroupTarget, GroupView, AutoCloseable
         });
     }
 
+    /** "initial sync", "resync", "verify" for log lines. */
+    private static String syncLabel(String kind) {
+        return "initial".equals(kind) ? "initial sync" : kind;
+    }
+
     /** Applier thread: acts on every mark whose seq the replicas hold. */
     private void applyDueMarks(long appliedSeq) throws IOException {
         while (!pendingMarks.isEmpty() && pendingMarks.peekFirst().seq() <= appliedSeq) {
@@ -788,7 +793,7 @@ public final class GroupReplica implements GroupTarget, GroupView, AutoCloseable
                     }
                     state.update(s -> s.withSyncBegun(kind, mark.totalBytes()));
                     lastProgress = state.current().sync();
-                    LOG.info("group {}: {} sync of {} bytes began after seq {}", group, kind, mark.totalBytes(), mark.seq());
+                    LOG.info("group {}: {} of {} bytes began after seq {}", group, syncLabel(kind), mark.totalBytes(), mark.seq());
                 }
                 case SyncMark.PROGRESS -> {
                     GroupState.Sync sync = now.sync();
@@ -804,7 +809,7 @@ public final class GroupReplica implements GroupTarget, GroupView, AutoCloseable
                     state.update(s -> s.withSyncEnded(seq));
                     lastProgress = null;
                     points.consistentAt(seq);
-                    LOG.info("group {}: {} sync complete at seq {}: the replicas are a consistent copy", group, kind, seq);
+                    LOG.info("group {}: {} complete at seq {}: the replicas are a consistent copy", group, syncLabel(kind), seq);
                 }
                 default -> throw new IllegalStateException("unknown sync phase " + mark.phase());
             }
