@@ -738,6 +738,9 @@ public final class GroupReplica implements GroupTarget, GroupView, AutoCloseable
                         + " volumes anew, move <dataDir>/groups/" + group + " and <dataDir>/replicas/" + group
                         + " aside on the receiver");
             }
+            if (now.resyncing()) {
+                return GroupAck.STATUS_OK; // the agent's dirty map tells it what is left to resync
+            }
             if (!now.consistent()) {
                 return now.sync() != null && now.sync().zeroes() ? GroupAck.STATUS_SYNC_ALL
                         : GroupAck.STATUS_SYNC_EMPTY;

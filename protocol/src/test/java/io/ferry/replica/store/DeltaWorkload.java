@@ -74,6 +74,13 @@ final class DeltaWorkload {
         return frame.skipBytes(Frames.HEADER_BYTES);
     }
 
+    /** A DELTA body of seqs {@code firstSeq..lastSeq} without extents (seqs the agent folded into its dirty map). */
+    ByteBuf gapBody(long firstSeq, long lastSeq) {
+        encoder.begin(GROUP, EPOCH);
+        encoder.coverSeqs(firstSeq, lastSeq, captureNanosOf(lastSeq));
+        return encoder.encode(ByteBufAllocator.DEFAULT).skipBytes(Frames.HEADER_BYTES);
+    }
+
     /** The last seq of the delta that starts at {@code firstSeq}. */
     static long lastSeqOfDeltaFrom(long firstSeq) {
         return firstSeq + RECORDS_PER_DELTA - 1;

@@ -137,6 +137,45 @@ class GroupReplicaTest {
     }
 
     /**
+     * A resync after bitmap mode: its BEGIN is persisted before any later seq is durable, the gap
+     * of folded seqs applies as nothing, no point is taken inside it, the last consistent point
+     * survives a restart, and a promote during it rolls the replicas back to exactly that point.
+     */
+    @Test
+    void shouldKeepTheLastConsistentPointThroughAResyncAndPromoteToIt() throws Exception {
+        GroupReplica replica = open();
+        replica.attachVolumes(VOLUMES);
+        assertThat(replica.admit(77)).isEqualTo(GroupAck.STATUS_SYNC_EMPTY);
+        List<long[]> calls = new CopyOnWriteArrayList<>();
+        appendUpTo(replica, 30, calls);
+        replica.syncMark(new SyncMark(GROUP, 0, SyncMark.BEGIN, SyncMark.INITIAL, 1 << 20, 0));
+        replica.syncMark(new SyncMark(GROUP, 30, SyncMark.END, SyncMark.INITIAL, 1 << 20, 1 << 20));
+        await().atMost(WAIT).until(() -> replica.consistent() && replica.appliedSeq() == 30);
+
+        replica.syncMark(new SyncMark(GROUP, 30, SyncMark.BEGIN, SyncMark.RESYNC, 64 << 10, 0));
+        replica.append(workload.gapBody(31, 33), 31, 33, DeltaWorkload.captureNanosOf(33), durable -> { });
+        appendUpTo(replica, 45, calls);
+        await().atMost(WAIT).until(() -> replica.appliedSeq() == 45);
+        assertThat(replica.consistent()).isFalse();
+        assertThat(replica.resyncing()).isTrue();
+        assertThat(replica.lastConsistentSeq()).isEqualTo(30);
+        assertThat(replica.points().list()).as("no point inside a resync").allMatch(p -> p.seq() <= 30);
+        assertThat(replica.admit(77)).as("a resync is the agent's to finish, not a new sync")
+                .isEqualTo(GroupAck.STATUS_OK);
+
+        replica.close();
+        GroupReplica reopened = open();
+        assertThat(reopened.resyncing()).as("the resync survives a restart").isTrue();
+        assertThat(reopened.lastConsistentSeq()).isEqualTo(30);
+        assertThat(reopened.oldestRecoverableSeq()).isLessThanOrEqualTo(30);
+        assertThat(reopened.awaitApplied(45, WAIT)).isTrue();
+        reopened.promoteTo(30, CLOCK.epochNanos());
+        assertReplicasAt(reopened, 30);
+        assertThat(reopened.consistent()).isTrue();
+        assertThat(reopened.lastConsistentSeq()).isEqualTo(30);
+    }
+
+    /**
      * Hashes are compared at exactly their seq: the applier stops there although later deltas are
      * durable, so the answer shows the replica as the agent's volume was at that seq.
      */
