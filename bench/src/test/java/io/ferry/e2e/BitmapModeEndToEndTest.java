@@ -61,7 +61,7 @@ class BitmapModeEndToEndTest {
             long lastConsistent;
             try (ReceiverNode receiver = Site.receiver(site.receiverConfig(replicationPort))) {
                 GroupReplica replica = receiver.group("db");
-                generation(data, GEN1, false).assertSuccess();
+                Site.fioGeneration(data, GEN1, false).assertSuccess();
                 await().atMost(WAIT).ignoreExceptions().until(() -> replica.consistent()
                         && replica.appliedSeq() == group(agentApi).get("capturedSeq").asLong()
                         && group(agentApi).get("ackedSeq").asLong() == replica.appliedSeq());
@@ -69,7 +69,7 @@ class BitmapModeEndToEndTest {
             }
             // The outage: 4 x maxBytes of writes, a kill -9 of the agent in the middle.
             AtomicLong worstJournal = new AtomicLong();
-            generation(data, GEN2, false).assertSuccess();
+            Site.fioGeneration(data, GEN2, false).assertSuccess();
             JsonNode folded = group(agentApi);
             LOG.info("after 16 MiB of writes with the receiver down: {}", folded);
             assertThat(folded.get("mode").asText()).isEqualTo("bitmap");
@@ -103,7 +103,7 @@ class BitmapModeEndToEndTest {
                 LOG.info("drill during the resync: {}", drill);
                 assertThat(drill.get("seq").asLong()).as("latest is the last consistent point").isEqualTo(lastConsistent);
                 String drillData = "nbd://127.0.0.1:" + receiver.nbdAddress().getPort() + "/db-data-drill";
-                generation(drillData, GEN1, true).assertSuccess();
+                Site.fioGeneration(drillData, GEN1, true).assertSuccess();
                 assertThat(replica.resyncing()).as("the drill ran inside the resync").isTrue();
                 api.delete("/v1/groups/db/drill");
                 await().atMost(WAIT).ignoreExceptions().until(() -> {
@@ -148,14 +148,5 @@ class BitmapModeEndToEndTest {
             }
         }
         throw new AssertionError("no group db in the agent's status");
-    }
-
-    /** One fio generation over the first 16 MiB: written with its pattern, or verified against it. */
-    private static Cmd.Result generation(String uri, String pattern, boolean verifyOnly) {
-        List<String> command = new ArrayList<>(List.of("fio", "--name=gen", "--ioengine=nbd", "--uri=" + uri,
-                "--rw=randwrite", "--bs=4k", "--iodepth=32", "--size=16m", "--offset=0", "--randseed=4242",
-                "--verify=pattern", "--verify_pattern=" + pattern + "%o", "--verify_state_save=0"));
-        command.add(verifyOnly ? "--verify_only=1" : "--do_verify=0");
-        return Cmd.run(300, command);
     }
 }

@@ -59,10 +59,10 @@ class PointInTimeEndToEndTest {
                     ApiClient.readTokenFile(receiver.apiTokenFile()));
             GroupReplica replica = receiver.group("db");
 
-            generation(agentData, GEN1, false).assertSuccess();
+            Site.fioGeneration(agentData, GEN1, false).assertSuccess();
             long bookmarkSeq = agentApi.post("/v1/groups/db/bookmarks", Map.of("name", "gen1-done")).get("seq")
                     .asLong();
-            generation(agentData, GEN2, false).assertSuccess();
+            Site.fioGeneration(agentData, GEN2, false).assertSuccess();
             awaitCaughtUp(agent, replica);
             JsonNode bookmark = find(api.get("/v1/groups/db/points"), "gen1-done");
             assertThat(bookmark.get("seq").asLong()).isEqualTo(bookmarkSeq);
@@ -80,9 +80,9 @@ class PointInTimeEndToEndTest {
             assertThat(api.get("/v1/groups/db").get("state").asText()).isEqualTo("drill");
             long appliedAtDrillStart = replica.appliedSeq();
             String drillData = "nbd://127.0.0.1:" + receiver.nbdAddress().getPort() + "/db-data-drill";
-            generation(drillData, GEN1, true).assertSuccess();
-            generation(drillData, "0x9e00dd11", false).assertSuccess();
-            generation(drillData, "0x9e00dd11", true).assertSuccess();
+            Site.fioGeneration(drillData, GEN1, true).assertSuccess();
+            Site.fioGeneration(drillData, "0x9e00dd11", false).assertSuccess();
+            Site.fioGeneration(drillData, "0x9e00dd11", true).assertSuccess();
             await().atMost(CATCH_UP).until(() -> replica.appliedSeq() > appliedAtDrillStart);
             assertThatThrownBy(() -> api.post("/v1/groups/db/drill", Map.of("point", "latest")))
                     .isInstanceOfSatisfying(ApiClientException.class, e -> assertThat(e.code())
@@ -103,8 +103,8 @@ class PointInTimeEndToEndTest {
             assertThat(promoted.get("seq").asLong()).isEqualTo(bookmarkSeq);
             assertThat(promoted.get("point").asText()).isEqualTo(pointId);
             String promotedData = "nbd://127.0.0.1:" + receiver.nbdAddress().getPort() + "/db-data";
-            generation(promotedData, GEN1, true).assertSuccess();
-            assertThat(generation(promotedData, GEN2, true).exitCode()).as("the second generation is rolled back")
+            Site.fioGeneration(promotedData, GEN1, true).assertSuccess();
+            assertThat(Site.fioGeneration(promotedData, GEN2, true).exitCode()).as("the second generation is rolled back")
                     .isNotZero();
             assertThatThrownBy(() -> api.post("/v1/groups/db/promote", Map.of("point", "latest")))
                     .isInstanceOfSatisfying(ApiClientException.class, e -> assertThat(e.code())
@@ -124,14 +124,5 @@ class PointInTimeEndToEndTest {
             }
         }
         throw new AssertionError("no point labelled " + label + " in " + points);
-    }
-
-    /** One fio generation over the first 16 MiB: written with its pattern, or verified against it. */
-    private static Cmd.Result generation(String uri, String pattern, boolean verifyOnly) {
-        List<String> command = new ArrayList<>(List.of("fio", "--name=gen", "--ioengine=nbd", "--uri=" + uri,
-                "--rw=randwrite", "--bs=4k", "--iodepth=32", "--size=16m", "--offset=0", "--randseed=4242",
-                "--verify=pattern", "--verify_pattern=" + pattern + "%o", "--verify_state_save=0"));
-        command.add(verifyOnly ? "--verify_only=1" : "--do_verify=0");
-        return Cmd.run(300, command);
     }
 }

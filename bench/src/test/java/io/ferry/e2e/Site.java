@@ -112,6 +112,16 @@ final class Site {
         }
     }
 
+    /** One fio generation over the first 16 MiB of {@code uri}: written with its pattern, or verified against it. */
+    static io.ferry.testing.Cmd.Result fioGeneration(String uri, String pattern, boolean verifyOnly) {
+        java.util.List<String> command = new java.util.ArrayList<>(java.util.List.of("fio", "--name=gen",
+                "--ioengine=nbd", "--uri=" + uri, "--rw=randwrite", "--bs=4k", "--iodepth=32", "--size=16m",
+                "--offset=0", "--randseed=4242", "--verify=pattern", "--verify_pattern=" + pattern + "%o",
+                "--verify_state_save=0"));
+        command.add(verifyOnly ? "--verify_only=1" : "--do_verify=0");
+        return io.ferry.testing.Cmd.run(300, command);
+    }
+
     static AgentNode agent(AgentConfig config) throws IOException {
         return AgentNode.launch(config);
     }
