@@ -5,6 +5,8 @@ import io.ferry.agent.api.AgentMetrics;
 import io.ferry.agent.config.AgentConfig;
 import io.ferry.capture.ship.ShippedGroup;
 import io.ferry.capture.state.Generation;
+import io.ferry.capture.activity.ActivityLog;
+import io.ferry.capture.activity.CrashRecovery;
 import io.ferry.capture.state.GroupStateFile;
 import io.ferry.capture.bitmap.DirtyMap;
 import io.ferry.capture.bitmap.JournalBudget;
@@ -68,6 +70,8 @@ public final class AgentNode implements AutoCloseable {
     private final MetricsRegistry metrics = new MetricsRegistry();
     /** Where the groups' dirty maps live, under dataDir. */
     static final String BITMAP_DIR = "bitmap";
+    /** Where the groups' activity logs live, under dataDir. */
+    static final String ACTIVITY_DIR = "activity";
     private JournalBudget budget;
     private NbdServer nbdServer;
     private Shipper shipper;
@@ -97,6 +101,7 @@ public final class AgentNode implements AutoCloseable {
         budget = new JournalBudget(config.journalMaxBytes());
         Path journalRoot = PrivateFiles.directories(config.dataDir().resolve("journal"));
         Path bitmapRoot = PrivateFiles.directories(config.dataDir().resolve(BITMAP_DIR));
+        Path activityRoot = PrivateFiles.directories(config.dataDir().resolve(ACTIVITY_DIR));
         for (GroupConfig groupConfig : config.groups()) {
             List<CaptureGroup.Volume> volumes = new ArrayList<>();
             for (VolumeConfig volume : groupConfig.volumes()) {
@@ -121,11 +126,20 @@ public final class AgentNode implements AutoCloseable {
             budget.add(journal);
             ModeStore store = new ModeStore(config.dataDir().resolve("state"), groupConfig.name());
             GroupStateFile persisted = store.current();
-            pipeline.overflow(new Overflow(budget, dirty, store, config.receiver() == null, persisted.bitmapMode(),
-                    persisted.foldedSeqOrZero(), persisted.dirtySinceNanosOrZero()));
-            if (persisted.bitmapMode() || !dirty.isEmpty()) {
+            ActivityLog activity = ActivityLog.open(activityRoot, groupConfig.name(), ActivityLog.DEFAULT_SLOTS,
+                    ActivityLog.currentBootId());
+            resources.add(resources.indexOf(capture), activity); // closed after the pipeline's last sync
+            List<String> names = new ArrayList<>();
+            groupConfig.volumes().forEach(v -> names.add(v.name()));
+            CrashRecovery.Mode mode = CrashRecovery.recover(groupConfig.name(), activity, dirty, journal, names,
+                    capture.files(), store, new CrashRecovery.Mode(persisted.bitmapMode(), persisted.foldedSeqOrZero(),
+                            persisted.dirtySinceNanosOrZero(), persisted.inCrashRecovery()), clock.epochNanos());
+            pipeline.overflow(new Overflow(budget, dirty, store, config.receiver() == null, mode.bitmap(),
+                    mode.foldedSeq(), mode.dirtySinceNanos(), mode.crashRecovery()));
+            pipeline.activityLog(activity);
+            if (mode.bitmap() || !dirty.isEmpty()) {
                 LOG.warn("group {}: {} with {} bytes of dirty regions to resync", groupConfig.name(),
-                        persisted.bitmapMode() ? "in bitmap mode" : "in journal mode", dirty.dirtyBytes());
+                        mode.bitmap() ? "in bitmap mode" : "in journal mode", dirty.dirtyBytes());
             }
             groups.put(groupConfig.name(), new Group(groupConfig, journal, pipeline, capture.files(), identity));
             for (CapturedVolume export : capture.exports()) {
@@ -217,8 +231,9 @@ public final class AgentNode implements AutoCloseable {
         }
 
         @Override
-        public synchronized void persist(boolean bitmap, long foldedSeq, long dirtySinceNanos) throws IOException {
-            GroupStateFile next = current.withMode(bitmap, foldedSeq, dirtySinceNanos);
+        public synchronized void persist(boolean bitmap, long foldedSeq, long dirtySinceNanos, boolean crashRecovery)
+                throws IOException {
+            GroupStateFile next = current.withMode(bitmap, foldedSeq, dirtySinceNanos, crashRecovery);
             next.write(stateDir);
             current = next;
         }

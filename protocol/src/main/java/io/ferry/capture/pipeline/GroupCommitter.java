@@ -28,7 +28,10 @@ final class GroupCommitter implements Agent {
     private static final Logger LOG = LoggerFactory.getLogger(GroupCommitter.class);
 
     /** What one pipeline batch needs synced before its waiters may be answered. */
-    record Batch(IoCompletion[] waiters, boolean[] dirtyVolumes) {
+    record Batch(IoCompletion[] waiters, boolean[] dirtyVolumes, long activityWrites) {
+        Batch(IoCompletion[] waiters, boolean[] dirtyVolumes) {
+            this(waiters, dirtyVolumes, 0);
+        }
     }
 
     private final String group;
@@ -43,6 +46,8 @@ final class GroupCommitter implements Agent {
     volatile LatencyRecorder syncLatency = LatencyRecorder.NOOP;
     /** The group's dirty map, forced with the journal (null: none); set before the first write. */
     volatile io.ferry.capture.bitmap.DirtyMap dirtyMap;
+    /** The group's activity log, told what each sync made durable (null: none); set before the first write. */
+    volatile io.ferry.capture.activity.ActivityLog activityLog;
 
     GroupCommitter(String group, Journal journal, VolumeFile[] files, Consumer<String> onFailure) {
         this.onFailure = onFailure;
@@ -83,12 +88,18 @@ final class GroupCommitter implements Agent {
             return 0;
         }
         Arrays.fill(dirty, false);
+        long activityWrites = 0;
         for (Batch b : drained) {
             for (int i = 0; i < b.dirtyVolumes().length; i++) {
                 dirty[i] |= b.dirtyVolumes()[i];
             }
+            activityWrites = Math.max(activityWrites, b.activityWrites());
         }
         int errno = sync(dirty);
+        io.ferry.capture.activity.ActivityLog log = activityLog;
+        if (errno == NbdErrors.OK && log != null) {
+            log.synced(activityWrites);
+        }
         int answered = drained.size();
         for (Batch b : drained) {
             for (IoCompletion waiter : b.waiters()) {
@@ -103,6 +114,18 @@ final class GroupCommitter implements Agent {
     @Override
     public void onClose() {
         doWork();
+    }
+
+    /**
+     * Syncs the journal, the dirty map and every volume file now, on the calling thread (the
+     * pipeline thread, when the activity log has no free slot); a failure fails the group.
+     */
+    void syncNow() throws java.io.IOException {
+        boolean[] all = new boolean[files.length];
+        Arrays.fill(all, true);
+        if (sync(all) != NbdErrors.OK) {
+            throw new java.io.IOException("group " + group + ": the sync the activity log needed failed");
+        }
     }
 
     private int sync(boolean[] dirtyVolumes) {

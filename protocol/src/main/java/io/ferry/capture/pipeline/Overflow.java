@@ -15,13 +15,20 @@ import java.io.IOException;
  * @param bitmapAtStart the group was in bitmap mode when the agent stopped
  * @param foldedSeq the seq of the last fold (0: never folded)
  * @param dirtySinceNanos capture time of the oldest write the dirty map stands for (0: none)
+ * @param crashRecoveryAtStart a host crash may have lost the journal's tail after the fold (see
+ *        {@link io.ferry.capture.activity.CrashRecovery}): the receiver may hold seqs past it
  */
 public record Overflow(JournalBudget budget, DirtyMap dirty, Store store, boolean releaseAtFold,
-        boolean bitmapAtStart, long foldedSeq, long dirtySinceNanos) {
+        boolean bitmapAtStart, long foldedSeq, long dirtySinceNanos, boolean crashRecoveryAtStart) {
+
+    public Overflow(JournalBudget budget, DirtyMap dirty, Store store, boolean releaseAtFold, boolean bitmapAtStart,
+            long foldedSeq, long dirtySinceNanos) {
+        this(budget, dirty, store, releaseAtFold, bitmapAtStart, foldedSeq, dirtySinceNanos, false);
+    }
 
     /** Persists the group's mode (atomically: a crash leaves the old record or the new). */
     @FunctionalInterface
     public interface Store {
-        void persist(boolean bitmap, long foldedSeq, long dirtySinceNanos) throws IOException;
+        void persist(boolean bitmap, long foldedSeq, long dirtySinceNanos, boolean crashRecovery) throws IOException;
     }
 }

@@ -78,6 +78,14 @@ public final class WritePipeline implements AutoCloseable {
     private volatile long capturedSeq;
     /** The journal bound and dirty map; null: the journal is never folded. Set before the first write. */
     private volatile Overflow overflow;
+    /** The group's activity log (null: none). Set before the first write; used on the pipeline thread. */
+    private volatile io.ferry.capture.activity.ActivityLog activityLog;
+    /**
+     * Whether a host crash may have lost the journal's tail (set at start, cleared at the return to
+     * journal mode): the receiver may hold seqs past {@link #foldedSeq()}, and seqs go on after the
+     * receiver's.
+     */
+    private volatile boolean crashRecovery;
     /** Whether the group is in bitmap mode: writes mark the dirty map and are not journaled. Pipeline thread writes. */
     private volatile boolean bitmapMode;
     /** Folds so far; the journal released for how many of them. Pipeline thread writes. */
@@ -171,6 +179,7 @@ public final class WritePipeline implements AutoCloseable {
      */
     public void overflow(Overflow bound) {
         bitmapMode = bound.bitmapAtStart();
+        crashRecovery = bound.crashRecoveryAtStart();
         foldedSeq = bound.foldedSeq();
         dirtySinceNanos = bound.dirtySinceNanos();
         committer.dirtyMap = bound.dirty();
@@ -181,6 +190,21 @@ public final class WritePipeline implements AutoCloseable {
         this.overflow = bound;
     }
 
+    /**
+     * Puts every write's extents in {@code log} (synced) before the write reaches the journal or
+     * a volume file; call once, before the first write, while the pipeline is idle.
+     */
+    public void activityLog(io.ferry.capture.activity.ActivityLog log) {
+        log.syncAll(committer::syncNow);
+        committer.activityLog = log;
+        this.activityLog = log;
+    }
+
+    /** The activity log, or null when the group has none. */
+    public io.ferry.capture.activity.ActivityLog activityLog() {
+        return activityLog;
+    }
+
     /** Where a fold starts marking: after the seq the receiver holds durable. Set by the shipper. */
     public void releasableSeq(java.util.function.LongSupplier durable) {
         this.releasableSeq = durable;
@@ -189,6 +213,14 @@ public final class WritePipeline implements AutoCloseable {
     /** Whether writes only mark the dirty map (bitmap mode). Any thread. */
     public boolean bitmapMode() {
         return bitmapMode;
+    }
+
+    /**
+     * Whether the group recovers from a host crash (see {@link io.ferry.capture.activity.CrashRecovery}):
+     * the receiver may hold seqs the journal lost, and the dirty regions are resynced by checksum.
+     */
+    public boolean crashRecovery() {
+        return crashRecovery;
     }
 
     /** Folds of the journal into the dirty map so far (since start). Any thread. */
@@ -242,11 +274,12 @@ public final class WritePipeline implements AutoCloseable {
 
     /**
      * Queues the return to journal mode (a resync of the dirty map is about to start): later
-     * writes are journaled again, with seqs after the fold. {@code onDone} runs on the pipeline
-     * thread with true once it switched, false when it could not (the journal is not released).
-     * False when the ring is full (try again).
+     * writes are journaled again, with seqs after the fold, and after {@code receiverSeq} when a
+     * host crash may have lost seqs the receiver holds ({@link #crashRecovery()}). {@code onDone}
+     * runs on the pipeline thread with true once it switched, false when it could not (the journal
+     * is not released). False when the ring is full (try again).
      */
-    public boolean resumeJournal(java.util.function.Consumer<Boolean> onDone) {
+    public boolean resumeJournal(long receiverSeq, java.util.function.Consumer<Boolean> onDone) {
         return tryRunInOrder(new InOrder() {
             @Override
             public void run(Sequenced group) throws IOException {
@@ -258,7 +291,16 @@ public final class WritePipeline implements AutoCloseable {
                     onDone.accept(false);
                     return;
                 }
-                overflow.store().persist(false, foldedSeq, dirtySinceNanos);
+                if (crashRecovery && receiverSeq > capturedSeq) {
+                    journal.startOver(receiverSeq);
+                    capturedSeq = journal.lastSeq();
+                    foldedSeq = capturedSeq;
+                    LOG.warn("group {}: the receiver holds seqs up to {} that the journal lost in the host crash;"
+                            + " seqs go on after it, and the resync brings the volumes as they are now",
+                            WritePipeline.this.group, receiverSeq);
+                }
+                overflow.store().persist(false, foldedSeq, dirtySinceNanos, false);
+                crashRecovery = false;
                 bitmapMode = false;
                 LOG.info("group {}: back to journal mode after seq {}; {} bytes of dirty regions to resync",
                         WritePipeline.this.group, capturedSeq, overflow.dirty().dirtyBytes());
@@ -437,7 +479,9 @@ public final class WritePipeline implements AutoCloseable {
             disruptor.halt();
         }
         wakeProducers(); // requests still held are answered ESHUTDOWN
-        committer.submit(new GroupCommitter.Batch(new IoCompletion[0], allTrue(files.length)));
+        io.ferry.capture.activity.ActivityLog log = activityLog;
+        committer.submit(new GroupCommitter.Batch(new IoCompletion[0], allTrue(files.length),
+                log == null ? 0 : log.writes()));
         committer.close();
     }
 
@@ -473,7 +517,9 @@ public final class WritePipeline implements AutoCloseable {
             }
             if (endOfBatch) {
                 if (!waiters.isEmpty()) {
-                    committer.submit(new GroupCommitter.Batch(waiters.toArray(IoCompletion[]::new), dirty));
+                    io.ferry.capture.activity.ActivityLog log = activityLog;
+                    committer.submit(new GroupCommitter.Batch(waiters.toArray(IoCompletion[]::new), dirty,
+                            log == null ? 0 : log.writes()));
                     waiters.clear();
                     dirty = new boolean[files.length];
                 }
@@ -608,6 +654,10 @@ public final class WritePipeline implements AutoCloseable {
                     && !admits(event.op == WriteEvent.WRITE ? event.length : 0, Journal.WRITE)) {
                 fold();
             }
+            io.ferry.capture.activity.ActivityLog log = activityLog;
+            if (log != null) {
+                log.touch(v, event.offset, event.length);
+            }
             if (bitmapMode) {
                 return applyUnjournaled(event, v, nowNanos);
             }
@@ -698,7 +748,7 @@ public final class WritePipeline implements AutoCloseable {
         map.force();
         long since = dirtySinceNanos != 0 ? dirtySinceNanos : oldest != 0 ? oldest : clock.epochNanos();
         try {
-            o.store().persist(true, capturedSeq, since);
+            o.store().persist(true, capturedSeq, since, crashRecovery);
         } catch (IOException e) {
             throw new java.io.UncheckedIOException("cannot persist bitmap mode of group " + group, e);
         }

@@ -197,7 +197,7 @@ final class GroupShipper implements AckGate {
         }
         long durable = ack.durableSeq();
         long captured = pipeline.capturedSeq();
-        if (durable > captured) {
+        if (durable > captured && !pipeline.crashRecovery()) {
             fail(FAILED, "receiver holds group " + name + " up to seq " + durable + " but this agent captured only "
                     + captured + "; the two sides diverged and need an operator's resync");
             return;
@@ -228,7 +228,8 @@ final class GroupShipper implements AckGate {
                 fail(FAILED, "group " + name + " has dirty regions to resync but this agent cannot read its volumes");
                 return;
             }
-            want(SyncMark.RESYNC, false);
+            // after a host crash the activity log's extents are mostly the same on both sides
+            want(SyncMark.RESYNC, pipeline.crashRecovery());
         }
         if (!syncWanted) {
             reader = journal.reader(durable + 1);
@@ -333,7 +334,7 @@ final class GroupShipper implements AckGate {
                 resumeResult = 0;
             }
             if (!resumeRequested) {
-                resumeRequested = pipeline.resumeJournal(ok -> resumeResult = ok ? 1 : -1);
+                resumeRequested = pipeline.resumeJournal(shippedSeq, ok -> resumeResult = ok ? 1 : -1);
             }
             return false;
         }
@@ -350,8 +351,8 @@ final class GroupShipper implements AckGate {
                     nothingToRead ? List.of() : syncSource.files(), dirty, syncSource.maxRateBytes(),
                     syncSource.windowBytes(), clock.epochNanos());
         } else {
-            next = GroupSync.resync(name, pipeline, syncSource.files(), dirty, syncSource.maxRateBytes(),
-                    syncSource.windowBytes(), clock.epochNanos());
+            next = GroupSync.resync(name, wantedChecksum, pipeline, syncSource.files(), dirty,
+                    syncSource.maxRateBytes(), syncSource.windowBytes(), clock.epochNanos());
         }
         SyncMark begin = next.beginMark(shippedSeq);
         queueMark(shippedSeq, begin, next);

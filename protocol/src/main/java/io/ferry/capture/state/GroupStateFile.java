@@ -27,16 +27,19 @@ import java.nio.file.Path;
  * @param format     {@link #FORMAT}
  * @param group      the group the file belongs to (checked against its name)
  * @param generation the data-generation id, non-zero, as unsigned hex
+ * @param crashRecovery true from a host crash until the group is back in journal mode
  * @param journalCoversVolumes true when the generation began with a new journal and volumes that
  *        held no data, so the journal's records from seq 1 rebuild the volumes; absent (null) in
  *        files written before it existed, read as false
  */
-@JsonPropertyOrder({"format", "group", "generation", "journalCoversVolumes", "mode", "foldedSeq", "dirtySinceNanos"})
+@JsonPropertyOrder({"format", "group", "generation", "journalCoversVolumes", "mode", "foldedSeq", "dirtySinceNanos",
+        "crashRecovery"})
 public record GroupStateFile(Integer format, String group, String generation,
         @JsonInclude(JsonInclude.Include.NON_NULL) Boolean journalCoversVolumes,
         @JsonInclude(JsonInclude.Include.NON_NULL) String mode,
         @JsonInclude(JsonInclude.Include.NON_NULL) Long foldedSeq,
-        @JsonInclude(JsonInclude.Include.NON_NULL) Long dirtySinceNanos) {
+        @JsonInclude(JsonInclude.Include.NON_NULL) Long dirtySinceNanos,
+        @JsonInclude(JsonInclude.Include.NON_NULL) Boolean crashRecovery) {
 
     /** {@link #mode} of a group whose writes only mark its dirty map. */
     public static final String BITMAP = "bitmap";
@@ -47,7 +50,7 @@ public record GroupStateFile(Integer format, String group, String generation,
     }
 
     public GroupStateFile(Integer format, String group, String generation, Boolean journalCoversVolumes) {
-        this(format, group, generation, journalCoversVolumes, null, null, null);
+        this(format, group, generation, journalCoversVolumes, null, null, null, null);
     }
 
     /**
@@ -55,8 +58,21 @@ public record GroupStateFile(Integer format, String group, String generation,
      * capture time of the oldest write its dirty map stands for (see {@code WritePipeline}).
      */
     public GroupStateFile withMode(boolean bitmap, long folded, long dirtySince) {
+        return withMode(bitmap, folded, dirtySince, false);
+    }
+
+    /**
+     * As above; {@code crash}: a host crash may have lost the journal's tail, so the receiver may
+     * hold seqs past the fold (see {@code CrashRecovery}); written only while true.
+     */
+    public GroupStateFile withMode(boolean bitmap, long folded, long dirtySince, boolean crash) {
         return new GroupStateFile(format, group, generation, journalCoversVolumes, bitmap ? BITMAP : JOURNAL,
-                folded, dirtySince);
+                folded, dirtySince, crash ? Boolean.TRUE : null);
+    }
+
+    /** Whether the group recovers from a host crash (false when the file does not say). */
+    public boolean inCrashRecovery() {
+        return Boolean.TRUE.equals(crashRecovery);
     }
 
     /** Whether the group was in bitmap mode (false when the file does not say). */

@@ -149,15 +149,24 @@ public final class GroupSync {
     }
 
     /**
-     * A resync of the blocks {@code dirty} marks (after bitmap mode): each 1 MiB region holding
-     * marks is read in order with the writes, its marked runs journaled (zero runs as
-     * WRITE_ZEROES: the replica may hold data there), and its marks cleared once the receiver
-     * holds them durable.
+     * A resync of the blocks {@code dirty} marks: each 1 MiB region holding marks is read in
+     * order with the writes. By data (after bitmap mode: the marked blocks were written), its
+     * marked runs are journaled (zero runs as WRITE_ZEROES: the replica may hold data there) and
+     * its marks cleared once the receiver holds them durable. By {@code checksum} (after a host
+     * crash: the activity log's extents are mostly the same on both sides), the region is hashed
+     * and only what the receiver finds different travels; the marks are cleared when the receiver
+     * acknowledged the END.
      */
+    public static GroupSync resync(String group, boolean checksum, WritePipeline pipeline, List<VolumeFile> files,
+            io.ferry.capture.bitmap.DirtyMap dirty, long maxRateBytes, long windowBytes, long nowNanos) {
+        return new GroupSync(group, SyncMark.RESYNC, checksum, true, List.of(), pipeline, files, dirty, maxRateBytes,
+                windowBytes, nowNanos, true);
+    }
+
+    /** A resync by data, as above. */
     public static GroupSync resync(String group, WritePipeline pipeline, List<VolumeFile> files,
             io.ferry.capture.bitmap.DirtyMap dirty, long maxRateBytes, long windowBytes, long nowNanos) {
-        return new GroupSync(group, SyncMark.RESYNC, false, true, List.of(), pipeline, files, dirty, maxRateBytes,
-                windowBytes, nowNanos, true);
+        return resync(group, false, pipeline, files, dirty, maxRateBytes, windowBytes, nowNanos);
     }
 
     private GroupSync(String group, int kind, boolean checksum, boolean repair, List<String> volumeNames,
@@ -241,7 +250,8 @@ public final class GroupSync {
      * a fold came meanwhile; then the map keeps its marks). Shipper thread.
      */
     public void onEndAcked() {
-        if (wholeMap != null && wholeMap.clearAll(startEpoch)) {
+        io.ferry.capture.bitmap.DirtyMap map = wholeMap != null ? wholeMap : checksum ? dirty : null;
+        if (map != null && map.clearAll(startEpoch)) {
             LOG.info("group {}: the {} covered every dirty region; the dirty map is clear", group, label());
         }
     }
@@ -398,6 +408,10 @@ public final class GroupSync {
             if (kind == REGION && checksum) {
                 BlockHashes hashes = hashRegion(sequenced, v, at, length);
                 read.add(new Done(sequenced.capturedSeq(), length, 0, hashes, this, -1));
+            } else if (kind == DIRTY && checksum) {
+                long marked = dirty.markedBytes(v, at, at + length);
+                BlockHashes hashes = hashRegion(sequenced, v, at, length);
+                read.add(new Done(sequenced.capturedSeq(), marked, 0, hashes, this, dirty.epoch()));
             } else if (kind == DIRTY) {
                 long epoch = dirty.epoch();
                 long marked = dirty.markedBytes(v, at, at + length);

@@ -58,14 +58,44 @@ public final class InMemoryJournal implements Journal {
         lastSeq = seq;
     }
 
+    /** The last seq appended before a sync began: a host crash keeps at least the records up to it. */
+    public volatile long syncedSeq;
+
+    /**
+     * The journal a host crash leaves: the records this one holds up to {@code keepUpTo} (at
+     * least {@link #syncedSeq}: those were synced), from the same first seq.
+     */
+    public InMemoryJournal crashCopy(long keepUpTo) {
+        if (keepUpTo < syncedSeq || keepUpTo > lastSeq) {
+            throw new IllegalArgumentException("a crash keeps the synced records up to " + syncedSeq + " and at most "
+                    + lastSeq + ", not " + keepUpTo);
+        }
+        InMemoryJournal copy = new InMemoryJournal();
+        synchronized (records) {
+            copy.startOver(releasedSeq);
+            for (Record r : records) {
+                if (r.seq() > releasedSeq && r.seq() <= keepUpTo) {
+                    copy.records.add(r);
+                    copy.lastSeq = r.seq();
+                }
+            }
+        }
+        copy.syncedSeq = copy.lastSeq;
+        return copy;
+    }
+
     @Override
     public void sync() {
+        long upTo = lastSeq;
         try {
             syncGate.await();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
         syncs.incrementAndGet();
+        if (upTo > syncedSeq) {
+            syncedSeq = upTo;
+        }
     }
 
     @Override

@@ -46,7 +46,7 @@ class WritePipelineBitmapModeTest {
         pipeline = WritePipeline.start("g", List.of("a"), List.of(a), journal, () -> 1_000L, 1024);
         JournalBudget budget = new JournalBudget(1 << 20);
         budget.add(journal);
-        pipeline.overflow(new Overflow(budget, dirty, (bitmap, folded, since) ->
+        pipeline.overflow(new Overflow(budget, dirty, (bitmap, folded, since, crash) ->
                 persisted.add(bitmap + "@" + folded), false, false, 0, 0));
         pipeline.releasableSeq(acked::get);
     }
@@ -92,7 +92,7 @@ class WritePipelineBitmapModeTest {
         assertThat(journal.records).isEmpty();
         journal.bytesOnDisk = 0;
         CompletableFuture<Boolean> resumed = new CompletableFuture<>();
-        assertThat(pipeline.resumeJournal(resumed::complete)).isTrue();
+        assertThat(pipeline.resumeJournal(0, resumed::complete)).isTrue();
         assertThat(resumed.get(10, TimeUnit.SECONDS)).isTrue();
         assertThat(persisted).containsExactly("true@4", "false@4");
         assertThat(write(30L * B, (byte) 7)).isZero();
@@ -106,7 +106,7 @@ class WritePipelineBitmapModeTest {
         journal.bytesOnDisk = 1 << 20;
         assertThat(write(B, (byte) 2)).isZero();
         CompletableFuture<Boolean> resumed = new CompletableFuture<>();
-        assertThat(pipeline.resumeJournal(resumed::complete)).isTrue();
+        assertThat(pipeline.resumeJournal(0, resumed::complete)).isTrue();
         assertThat(resumed.get(10, TimeUnit.SECONDS)).isFalse();
         assertThat(pipeline.bitmapMode()).isTrue();
     }
