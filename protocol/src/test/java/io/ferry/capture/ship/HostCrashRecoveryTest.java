@@ -167,8 +167,11 @@ class HostCrashRecoveryTest {
                 applyPages(primary, w, null);
                 receiver.exchange(shipper2, 2, 2);
             }
-            for (int round = 0; round < 10_000 && !caughtUp(shipper2, pipeline2, dirty2, receiver); round++) {
+            // the sync's reads run on the pipeline thread: wait for them in real time, not in rounds
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (!caughtUp(shipper2, pipeline2, dirty2, receiver) && System.nanoTime() < deadline) {
                 receiver.exchange(shipper2, 2, 1);
+                Thread.sleep(1);
             }
             assertThat(caughtUp(shipper2, pipeline2, dirty2, receiver)).as(why + ": the resync ended (state "
                     + shipper2.state() + ", " + dirty2.dirtyBytes() + " bytes dirty)").isTrue();
