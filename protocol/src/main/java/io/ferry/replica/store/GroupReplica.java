@@ -734,9 +734,10 @@ public final class GroupReplica implements GroupTarget, GroupView, AutoCloseable
                 throw new IllegalStateException("group " + group + ": the agent's data generation "
                         + Long.toHexString(agentGeneration) + " is not the one the replicas follow ("
                         + Long.toHexString(source) + "): the agent's state was lost or replaced, or another agent"
-                        + " reuses the group's name. Nothing is applied on top of the replicas; to protect the agent's"
-                        + " volumes anew, move <dataDir>/groups/" + group + " and <dataDir>/replicas/" + group
-                        + " aside on the receiver");
+                        + " reuses the group's name. Nothing is applied on top of the replicas, which stay a consistent"
+                        + " copy. To protect the agent's volumes anew, stop the receiver and move <dataDir>/groups/"
+                        + group + " aside (its recovery points go with it) but keep <dataDir>/replicas/" + group
+                        + ": a checksum sync then sends only what differs");
             }
             if (now.resyncing()) {
                 return GroupAck.STATUS_OK; // the agent's dirty map tells it what is left to resync
