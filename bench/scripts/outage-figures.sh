@@ -5,7 +5,8 @@
 #      dirty map; the receiver comes back and the resync runs. Reports the data bytes the resync
 #      read and sent and the bytes on the wire (compressed deltas, headers) per byte changed, and
 #      checks that the replica equals the primary;
-#   2. the agent's disk (du of its dataDir: journal, dirty map, activity log, state) and memory
+#   2. the agent's disk (du of its dataDir: journal, dirty map, activity log, state; blocks
+#      allocated and file lengths, and the journal's own count of its bytes) and memory
 #      (RSS of its JVM) sampled every 2 s through an outage of --outage-bytes of random writes
 #      with journal.maxBytes --max-bytes: bounded by configuration, not by outage length.
 # Run `bench/scripts/outage-figures.sh --help` for the options.
@@ -187,14 +188,18 @@ if [[ ",$PARTS," == *,outage,* ]]; then
   start_agent outage "$VOL" "$OUTAGE_SIZE" "$OUTAGE_MAX_ARG" "127.0.0.1:$(free_port)"
   AGENT_PID="$(pid_of "$AGENT_PIDFILE")"
   SAMPLES="$OUT_DIR/outage-samples.tsv"
-  printf 'seconds\tbytesCaptured\tdataDirBytes\trssKiB\tmode\tdirtyBytes\n' >"$SAMPLES"
+  # dataDirBytes: blocks allocated (du -B1; the journal's files are sparse, preallocated by
+  # Chronicle block); apparentBytes: their lengths (du -b), which overstate what is used
+  printf 'seconds\tbytesCaptured\tdataDirBytes\tapparentBytes\tjournalBytes\trssKiB\tmode\tdirtyBytes\n' >"$SAMPLES"
   sample() {
-    local json rss du
+    local json rss du apparent
     json="$(api_get "$AGENT_API" "$AGENT_TOKEN" /v1/status 2>/dev/null)" || json=""
     rss="$(awk '/VmRSS/ {print $2}' "/proc/$AGENT_PID/status" 2>/dev/null)" || rss=""
-    du="$(du -sb "$AGENT_DATA" 2>/dev/null | cut -f1)" || du=""
-    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$(us_to_s $(($(now_us) - T0)))" "$(json_field "$json" bytesCaptured)" "$du" \
-      "$rss" "$(grep -o '"mode":"[a-z]*"' <<<"$json" | head -1 | cut -d'"' -f4)" "$(json_field "$json" dirtyBytes)" >>"$SAMPLES"
+    du="$(du -s -B1 "$AGENT_DATA" 2>/dev/null | cut -f1)" || du=""
+    apparent="$(du -sb "$AGENT_DATA" 2>/dev/null | cut -f1)" || apparent=""
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(us_to_s $(($(now_us) - T0)))" "$(json_field "$json" bytesCaptured)" \
+      "$du" "$apparent" "$(json_field "$json" journalBytes)" "$rss" \
+      "$(grep -o '"mode":"[a-z]*"' <<<"$json" | head -1 | cut -d'"' -f4)" "$(json_field "$json" dirtyBytes)" >>"$SAMPLES"
   }
   T0="$(now_us)"
   sample
@@ -209,25 +214,34 @@ if [[ ",$PARTS," == *,outage,* ]]; then
   sample
   alive "$AGENT_PID" || die "outage: the agent died (log $AGENT_LOG)"
   stop_all
-  py "$SAMPLES" "$OUTAGE_BYTES" "$OUTAGE_MAX_ARG" <<'PY' | tee "$OUT_DIR/outage.txt"
+  WRITTEN="$(py "$OUT_DIR/outage-fio.json" <<'PY'
+import json, sys
+print(sum(j["write"]["io_bytes"] for j in json.load(open(sys.argv[1]))["jobs"]))
+PY
+)"
+  py "$SAMPLES" "$WRITTEN" "$OUTAGE_MAX_ARG" "$OUTAGE_BS" <<'PY' | tee "$OUT_DIR/outage.txt"
 import csv, sys
-rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
-rows = [r for r in rows if r["bytesCaptured"] and r["dataDirBytes"] and r["rssKiB"]]
-total = int(sys.argv[2])
-print(f"Agent disk and memory through an outage of {total / 2**30:.1f} GiB of random writes, journal.maxBytes {sys.argv[3]}")
-print(f"{'written':>10} {'seconds':>8} {'dataDir MiB':>12} {'RSS MiB':>9} {'mode':>8} {'dirty MiB':>10}")
+rows = [r for r in csv.DictReader(open(sys.argv[1]), delimiter="\t") if r["dataDirBytes"] and r["rssKiB"]]
+written, end = int(sys.argv[2]), float(rows[-1]["seconds"])
+print(f"Agent disk and memory through an outage of {written / 2**30:.1f} GiB of {sys.argv[4]} random writes"
+      f" ({written / end / 1e6:.0f} MB/s), journal.maxBytes {sys.argv[3]}, the receiver unreachable")
+print(f"{'seconds':>8} {'dataDir MiB':>12} {'apparent MiB':>13} {'journal MiB':>12} {'RSS MiB':>9} {'mode':>8}"
+      f" {'dirty MiB':>10}")
 shown = -1
 for r in rows:
-    tenth = int(int(r["bytesCaptured"]) * 10 // total)
+    tenth = int(float(r["seconds"]) * 10 // max(end, 1e-9))
     if tenth > shown or r is rows[-1]:
         shown = tenth
-        print(f"{int(r['bytesCaptured']) / 2**30:>9.2f}G {float(r['seconds']):>8.1f} {int(r['dataDirBytes']) / 2**20:>12.1f}"
-              f" {int(r['rssKiB']) / 1024:>9.1f} {r['mode']:>8} {int(r['dirtyBytes'] or 0) / 2**20:>10.1f}")
-half = [r for r in rows if int(r["bytesCaptured"]) >= total // 2]
-def peak(rs, key): return max(int(r[key]) for r in rs) if rs else 0
-print(f"peak dataDir {peak(rows, 'dataDirBytes') / 2**20:.1f} MiB; peak RSS {peak(rows, 'rssKiB') / 1024:.1f} MiB;"
-      f" second half of the outage: peak dataDir {peak(half, 'dataDirBytes') / 2**20:.1f} MiB,"
-      f" peak RSS {peak(half, 'rssKiB') / 1024:.1f} MiB")
+        print(f"{float(r['seconds']):>8.1f} {int(r['dataDirBytes']) / 2**20:>12.1f} {int(r['apparentBytes'] or 0) / 2**20:>13.1f}"
+              f" {int(r['journalBytes'] or 0) / 2**20:>12.1f} {int(r['rssKiB']) / 1024:>9.1f} {r['mode']:>8}"
+              f" {int(r['dirtyBytes'] or 0) / 2**20:>10.1f}")
+def peak(rs, key): return max(int(r[key] or 0) for r in rs) if rs else 0
+late = [r for r in rows if float(r["seconds"]) >= end / 2]
+print(f"whole outage: peak dataDir {peak(rows, 'dataDirBytes') / 2**20:.1f} MiB allocated"
+      f" ({peak(rows, 'apparentBytes') / 2**20:.1f} MiB apparent), peak journal {peak(rows, 'journalBytes') / 2**20:.1f} MiB,"
+      f" peak RSS {peak(rows, 'rssKiB') / 1024:.1f} MiB")
+print(f"second half: peak dataDir {peak(late, 'dataDirBytes') / 2**20:.1f} MiB allocated,"
+      f" peak RSS {peak(late, 'rssKiB') / 1024:.1f} MiB")
 PY
   rm -f "$VOL"
 fi
