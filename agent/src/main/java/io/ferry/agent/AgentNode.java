@@ -137,6 +137,11 @@ public final class AgentNode implements AutoCloseable {
             pipeline.overflow(new Overflow(budget, dirty, store, config.receiver() == null, mode.bitmap(),
                     mode.foldedSeq(), mode.dirtySinceNanos(), mode.crashRecovery()));
             pipeline.activityLog(activity);
+            pipeline.fencing(store, persisted.fencedSeqOrNone());
+            if (persisted.fencedSeqOrNone() >= 0) {
+                LOG.warn("group {}: fenced since the DR site promoted it at seq {}: its exports are read-only",
+                        groupConfig.name(), persisted.fencedSeqOrNone());
+            }
             if (mode.bitmap() || !dirty.isEmpty()) {
                 LOG.warn("group {}: {} with {} bytes of dirty regions to resync", groupConfig.name(),
                         mode.bitmap() ? "in bitmap mode" : "in journal mode", dirty.dirtyBytes());
@@ -212,7 +217,7 @@ public final class AgentNode implements AutoCloseable {
      * Persists a group's mode in its state file ({@link GroupStateFile#withMode}); the pipeline
      * thread calls it at a fold and at the return to journal mode.
      */
-    private static final class ModeStore implements Overflow.Store {
+    private static final class ModeStore implements Overflow.Store, WritePipeline.FenceStore {
         private final Path stateDir;
         private final String group;
         private GroupStateFile current;
@@ -234,6 +239,13 @@ public final class AgentNode implements AutoCloseable {
         public synchronized void persist(boolean bitmap, long foldedSeq, long dirtySinceNanos, boolean crashRecovery)
                 throws IOException {
             GroupStateFile next = current.withMode(bitmap, foldedSeq, dirtySinceNanos, crashRecovery);
+            next.write(stateDir);
+            current = next;
+        }
+
+        @Override
+        public synchronized void persistFenced(long promotedSeq) throws IOException {
+            GroupStateFile next = current.withFenced(promotedSeq);
             next.write(stateDir);
             current = next;
         }

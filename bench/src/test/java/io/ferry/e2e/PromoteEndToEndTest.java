@@ -10,6 +10,8 @@ import io.ferry.api.ApiClient;
 import io.ferry.api.ApiClientException;
 import io.ferry.api.ApiToken;
 import io.ferry.nbd.NbdClient;
+import io.ferry.nbd.NbdErrors;
+import io.ferry.nbd.NbdException;
 import io.ferry.receiver.ReceiverNode;
 import io.ferry.replica.store.GroupReplica;
 import io.ferry.testing.Cmd;
@@ -25,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Promote to latest through the receiver API: the promoted export verifies, the old agent is fenced. */
+/** Promote to latest through the receiver API: the promoted export verifies, the old agent is fenced (refuses writes). */
 class PromoteEndToEndTest {
     private static final Logger LOG = LoggerFactory.getLogger(PromoteEndToEndTest.class);
     private static final Duration CATCH_UP = Duration.ofSeconds(120);
@@ -67,19 +69,21 @@ class PromoteEndToEndTest {
             Cmd.run(120, "qemu-img", "compare", "-f", "raw", "-F", "raw", site.primary("db-data").toString(),
                     exportUri).assertSuccess();
 
-            // The old agent is fenced: its writes stay local, and both statuses say so.
+            // The old agent is fenced: it refuses writes, and both statuses say so.
+            await().atMost(Duration.ofSeconds(60)).until(() -> "fenced".equals(agent.shipper().group("db").state()));
             try (NbdClient client = NbdClient.connect(agent.nbdAddress(), "db-log")) {
                 byte[] data = new byte[1 << 20];
                 new Random(5).nextBytes(data);
-                client.write(0, data, true);
+                assertThatThrownBy(() -> client.write(0, data, true)).isInstanceOfSatisfying(NbdException.class,
+                        e -> assertThat(e.errno()).isEqualTo(NbdErrors.EPERM));
             }
-            await().atMost(Duration.ofSeconds(60)).until(() -> "fenced".equals(agent.shipper().group("db").state()));
             ApiClient agentApi = new ApiClient("127.0.0.1:" + agent.apiAddress().getPort(),
                     ApiClient.readTokenFile(agent.config().dataDir().resolve(ApiToken.FILE_NAME)));
             JsonNode agentGroup = agentApi.get("/v1/status").get("groups").get(0);
             assertThat(agentGroup.get("state").asText()).isEqualTo("fenced");
             assertThat(agentGroup.get("problem").asText()).contains("promoted at the DR site");
-            assertThat(agent.group("db").pipeline().capturedSeq()).isGreaterThan(capturedAtPromote);
+            assertThat(agentGroup.get("divergentBytes").asLong()).isZero();
+            assertThat(agent.group("db").pipeline().capturedSeq()).isEqualTo(capturedAtPromote);
             assertThat(replica.appliedSeq()).as("no write after the promote reaches the replica")
                     .isEqualTo(capturedAtPromote);
             assertThat(replica.receivedSeq()).isEqualTo(capturedAtPromote);

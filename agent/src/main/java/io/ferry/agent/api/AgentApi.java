@@ -67,6 +67,12 @@ public final class AgentApi {
             throw new ApiException(409, "not_replicating", "group \"" + group + "\" is not replicated (this agent has"
                     + " no receiver), so a bookmark would never reach a recovery point");
         }
+        if (found.pipeline().bitmapMode()) {
+            throw new ApiException(409, "bitmap_mode", "group \"" + group + "\" is in bitmap mode (its journal reached"
+                    + " journal.maxBytes while the receiver was away): the receiver gets the volumes back by a resync,"
+                    + " never as they are now, so a bookmark could not become a recovery point; retry once the resync"
+                    + " ended (status mode: journal, no sync)");
+        }
         long seq = found.pipeline().capturedSeq();
         if (shipper.bookmark(group, seq, label) == Shipper.BookmarkOutcome.BACKLOG_FULL) {
             throw new ApiException(503, "bookmark_backlog", "group \"" + group + "\" already has "
@@ -168,7 +174,8 @@ public final class AgentApi {
             g.put("name", config.name());
             g.put("rpoSeconds", config.rpo().toMillis() / 1000.0);
             String failure = group.pipeline().failure();
-            g.put("state", failure != null ? "failed" : view == null ? "capturing" : view.state());
+            boolean fenced = group.pipeline().fenced();
+            g.put("state", failure != null ? "failed" : fenced ? "fenced" : view == null ? "capturing" : view.state());
             g.put("capturedSeq", group.pipeline().capturedSeq());
             g.put("ackedSeq", view == null ? 0 : view.ackedSeq());
             g.put("lagSeconds", view == null ? 0.0 : view.lagSeconds());
@@ -177,6 +184,8 @@ public final class AgentApi {
             g.put("mode", group.pipeline().bitmapMode() ? "bitmap" : "journal");
             var dirty = group.pipeline().dirtyMap();
             g.put("dirtyBytes", dirty == null ? 0L : dirty.dirtyBytes());
+            // once fenced, the dirty map stands for what the agent wrote that the promoted DR copy lacks
+            g.put("divergentBytes", fenced && dirty != null ? dirty.dirtyBytes() : 0L);
             g.put("sync", view == null ? null : view.sync());
             if (view != null) {
                 g.put("bytesCaptured", view.bytesCaptured());

@@ -160,4 +160,50 @@ class AgentApiBookmarkTest {
                     });
         }
     }
+
+    /** A bookmark in bitmap mode could never become a point: refused at once, not dropped later. */
+    @Test
+    void shouldRefuseABookmarkWith409WhileTheGroupIsInBitmapMode() throws Exception {
+        Path certs = java.nio.file.Files.createDirectories(dir.resolve("certs"));
+        io.ferry.tls.Certificates.createCa(certs);
+        io.ferry.tls.Certificates.issue(certs, "host-a", certs);
+        int closedPort;
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            closedPort = socket.getLocalPort();
+        }
+        AgentConfig config = AgentConfig.parse("""
+                id: host-a
+                dataDir: %1$s/agent-data
+                nbd: { listen: 127.0.0.1:0 }
+                api: { listen: 127.0.0.1:0 }
+                receiver: 127.0.0.1:%2$d
+                tls: { ca: certs/ca.pem, cert: certs/host-a.pem, key: certs/host-a.key }
+                journal: { maxBytes: 1MiB }
+                groups:
+                  - name: db
+                    rpo: 30s
+                    volumes:
+                      - { name: db-data, path: %1$s/db-data.img, size: 8388608 }
+                """.formatted(dir, closedPort), dir);
+        try (AgentNode agent = AgentNode.launch(config)) {
+            ApiClient api = new ApiClient("127.0.0.1:" + agent.apiAddress().getPort(),
+                    ApiClient.readTokenFile(config.dataDir().resolve(ApiToken.FILE_NAME)));
+            assertThat(api.post("/v1/groups/db/bookmarks", Map.of("name", "before")).path("name").asText())
+                    .isEqualTo("before");
+            io.ferry.capture.pipeline.WritePipeline pipeline = agent.group("db").pipeline();
+            for (int i = 0; i < 32 && !pipeline.bitmapMode(); i++) {
+                java.util.concurrent.CompletableFuture<Integer> done = new java.util.concurrent.CompletableFuture<>();
+                pipeline.submitWrite(0, (i % 32) * (256L << 10), io.netty.buffer.Unpooled.wrappedBuffer(new byte[256 << 10]),
+                        false, done::complete);
+                assertThat(done.get(10, java.util.concurrent.TimeUnit.SECONDS)).isZero();
+            }
+            assertThat(pipeline.bitmapMode()).as("8 MiB written past a 1 MiB journal").isTrue();
+            assertThatThrownBy(() -> api.post("/v1/groups/db/bookmarks", Map.of("name", "during-the-outage")))
+                    .isInstanceOfSatisfying(ApiClientException.class, e -> {
+                        assertThat(e.status()).isEqualTo(409);
+                        assertThat(e.code()).isEqualTo("bitmap_mode");
+                        assertThat(e.getMessage()).contains("resync");
+                    });
+        }
+    }
 }

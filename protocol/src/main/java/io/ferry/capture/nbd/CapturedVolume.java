@@ -44,9 +44,10 @@ public final class CapturedVolume implements BlockDevice {
         return file.sizeBytes();
     }
 
+    /** Read-only once the group is fenced (promoted at the DR site): new connections get the flag. */
     @Override
     public boolean isReadOnly() {
-        return false;
+        return pipeline.fenced();
     }
 
     /** A FLUSH goes through the group's ring behind every answered write, from any connection. */
@@ -116,7 +117,7 @@ public final class CapturedVolume implements BlockDevice {
 
         @Override
         public boolean isReadOnly() {
-            return false;
+            return CapturedVolume.this.isReadOnly();
         }
 
         @Override

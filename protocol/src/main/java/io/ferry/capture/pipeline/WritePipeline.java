@@ -78,6 +78,9 @@ public final class WritePipeline implements AutoCloseable {
     private volatile long capturedSeq;
     /** The journal bound and dirty map; null: the journal is never folded. Set before the first write. */
     private volatile Overflow overflow;
+    /** The seq the group was fenced at (-1: not fenced); pipeline thread writes. */
+    private volatile long fencedSeq = -1;
+    private volatile FenceStore fenceStore;
     /** The group's activity log (null: none). Set before the first write; used on the pipeline thread. */
     private volatile io.ferry.capture.activity.ActivityLog activityLog;
     /**
@@ -203,6 +206,90 @@ public final class WritePipeline implements AutoCloseable {
     /** The activity log, or null when the group has none. */
     public io.ferry.capture.activity.ActivityLog activityLog() {
         return activityLog;
+    }
+
+    /** Persists that the group was fenced at a seq: the DR site promoted it there. */
+    @FunctionalInterface
+    public interface FenceStore {
+        void persistFenced(long promotedSeq) throws IOException;
+    }
+
+    /**
+     * Where a fence is persisted, and the seq the group was fenced at when the daemon stopped
+     * ({@code -1}: not fenced). Call once, before the first write, while the pipeline is idle.
+     */
+    public void fencing(FenceStore store, long fencedAtStart) {
+        this.fenceStore = store;
+        this.fencedSeq = fencedAtStart;
+    }
+
+    /** Whether the group is fenced: the DR site promoted it, so every write is refused with EPERM. Any thread. */
+    public boolean fenced() {
+        return fencedSeq >= 0;
+    }
+
+    /** The seq the DR site promoted the group at, or -1 while it is not fenced. */
+    public long fencedSeq() {
+        return fencedSeq;
+    }
+
+    /**
+     * Queues the fence: the DR site promoted the group at {@code promotedSeq}. Every journal
+     * record after that seq (captured here while the DR site was cut off) is divergent: marked
+     * in the dirty map, which from then on stands for the regions the agent wrote that the DR
+     * copy lacks. The fence is persisted, then every later write is refused with EPERM (FLUSH
+     * still succeeds). {@code onDone} runs on the pipeline thread. False when the ring is full.
+     */
+    public boolean fence(long promotedSeq, java.util.function.Consumer<Boolean> onDone) {
+        return tryRunInOrder(new InOrder() {
+            @Override
+            public void run(Sequenced group) throws IOException {
+                if (fencedSeq >= 0) {
+                    onDone.accept(true);
+                    return;
+                }
+                io.ferry.capture.bitmap.DirtyMap map = dirtyMap();
+                long divergent = 0;
+                long from = Math.max(promotedSeq + 1, journal.firstSeq());
+                if (map != null && from <= capturedSeq) {
+                    java.util.Map<String, Integer> index = new java.util.HashMap<>();
+                    for (int i = 0; i < volumeNames.length; i++) {
+                        index.put(volumeNames[i], i);
+                    }
+                    io.ferry.capture.journal.JournalEntry entry = new io.ferry.capture.journal.JournalEntry();
+                    try (io.ferry.capture.journal.JournalReader reader = journal.reader(from)) {
+                        while (reader.next(entry)) {
+                            Integer v = index.get(entry.volume());
+                            if (v != null) {
+                                map.mark(v, entry.offset(), entry.length());
+                                divergent++;
+                            }
+                        }
+                    }
+                }
+                if (map != null) {
+                    map.force();
+                }
+                if (fenceStore != null) {
+                    fenceStore.persistFenced(promotedSeq);
+                }
+                fencedSeq = promotedSeq;
+                LOG.warn("group {}: fenced: the DR site promoted the group at seq {}; {} record(s) captured after it are"
+                                + " divergent ({} bytes marked); every write is refused with EPERM from now on",
+                        WritePipeline.this.group, promotedSeq, divergent, map == null ? 0 : map.dirtyBytes());
+                onDone.accept(true);
+            }
+
+            @Override
+            public void refused(String why) {
+                onDone.accept(false);
+            }
+
+            @Override
+            public String toString() {
+                return "fence of group " + WritePipeline.this.group;
+            }
+        });
     }
 
     /** Where a fold starts marking: after the seq the receiver holds durable. Set by the shipper. */
@@ -647,6 +734,9 @@ public final class WritePipeline implements AutoCloseable {
             }
             if (failure != null) {
                 return NbdErrors.EIO;
+            }
+            if (fencedSeq >= 0) {
+                return NbdErrors.EPERM; // promoted at the DR site: this copy takes no more writes
             }
             int v = event.volume;
             long nowNanos = clock.epochNanos();

@@ -188,7 +188,10 @@ final class GroupShipper implements AckGate {
         reset();
         connectionId = id;
         if (ack.status() == GroupAck.STATUS_PROMOTED) {
-            fail(FENCED, "group " + name + " was promoted at the DR site; this agent no longer replicates it");
+            fail(FENCED, "group " + name + " was promoted at the DR site at seq " + ack.durableSeq()
+                    + "; this agent no longer replicates it and refuses writes to it");
+            fenceAt = ack.durableSeq();
+            requestFence();
             return;
         }
         if (!ack.ok()) {
@@ -236,6 +239,22 @@ final class GroupShipper implements AckGate {
         }
         LOG.info("group {}: resuming from seq {} (captured {}{})", name, durable + 1, captured,
                 syncWanted ? ", " + SyncMark.kindName(wantedKind) + " first" : "");
+    }
+
+    /** The seq the receiver said the group was promoted at, until the pipeline is fenced there (-1: none). */
+    private long fenceAt = -1;
+
+    /** Queues the pipeline's fence once the receiver said the group was promoted; true if queued. */
+    private boolean requestFence() {
+        if (fenceAt < 0 || pipeline.fenced()) {
+            return false;
+        }
+        long seq = fenceAt;
+        if (pipeline.fence(seq, ok -> { })) {
+            fenceAt = -1;
+            return true;
+        }
+        return false;
     }
 
     private void want(int kind, boolean checksum) {
@@ -592,7 +611,8 @@ final class GroupShipper implements AckGate {
      * bound. Returns true if it did any work.
      */
     boolean pump(Link link, ByteBufAllocator alloc, long nowNanos) {
-        boolean worked = handleFold();
+        boolean worked = requestFence();
+        worked |= handleFold();
         if (active) {
             if (syncWanted && sync == null) {
                 worked |= beginWantedSync(link, alloc, nowNanos);
@@ -638,7 +658,9 @@ final class GroupShipper implements AckGate {
             boolean bookmarkInside = next != null && !encoder.isEmpty() && next.seq <= encoder.lastSeq();
             if (!encoder.isEmpty() && inFlightBytes < maxInFlightBytes
                     && (bookmarkInside || nowNanos - encoder.firstCaptureNanos() >= windowNanos
-                    || encoder.inputBytes() >= maxDeltaBytes)) {
+                    || encoder.inputBytes() >= maxDeltaBytes || sync != null)) {
+                // while a sync runs its reads wait for the ACKs of what they journaled (its window),
+                // so nothing waits for the coalescing window: that would bound the sync to a window a second
                 ship(link, alloc);
                 worked = true;
             }

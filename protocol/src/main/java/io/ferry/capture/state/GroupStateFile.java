@@ -27,19 +27,21 @@ import java.nio.file.Path;
  * @param format     {@link #FORMAT}
  * @param group      the group the file belongs to (checked against its name)
  * @param generation the data-generation id, non-zero, as unsigned hex
+ * @param fencedSeq  the seq the DR site promoted the group at once the agent learnt it (absent: not fenced)
  * @param crashRecovery true from a host crash until the group is back in journal mode
  * @param journalCoversVolumes true when the generation began with a new journal and volumes that
  *        held no data, so the journal's records from seq 1 rebuild the volumes; absent (null) in
  *        files written before it existed, read as false
  */
 @JsonPropertyOrder({"format", "group", "generation", "journalCoversVolumes", "mode", "foldedSeq", "dirtySinceNanos",
-        "crashRecovery"})
+        "crashRecovery", "fencedSeq"})
 public record GroupStateFile(Integer format, String group, String generation,
         @JsonInclude(JsonInclude.Include.NON_NULL) Boolean journalCoversVolumes,
         @JsonInclude(JsonInclude.Include.NON_NULL) String mode,
         @JsonInclude(JsonInclude.Include.NON_NULL) Long foldedSeq,
         @JsonInclude(JsonInclude.Include.NON_NULL) Long dirtySinceNanos,
-        @JsonInclude(JsonInclude.Include.NON_NULL) Boolean crashRecovery) {
+        @JsonInclude(JsonInclude.Include.NON_NULL) Boolean crashRecovery,
+        @JsonInclude(JsonInclude.Include.NON_NULL) Long fencedSeq) {
 
     /** {@link #mode} of a group whose writes only mark its dirty map. */
     public static final String BITMAP = "bitmap";
@@ -50,7 +52,7 @@ public record GroupStateFile(Integer format, String group, String generation,
     }
 
     public GroupStateFile(Integer format, String group, String generation, Boolean journalCoversVolumes) {
-        this(format, group, generation, journalCoversVolumes, null, null, null, null);
+        this(format, group, generation, journalCoversVolumes, null, null, null, null, null);
     }
 
     /**
@@ -67,7 +69,18 @@ public record GroupStateFile(Integer format, String group, String generation,
      */
     public GroupStateFile withMode(boolean bitmap, long folded, long dirtySince, boolean crash) {
         return new GroupStateFile(format, group, generation, journalCoversVolumes, bitmap ? BITMAP : JOURNAL,
-                folded, dirtySince, crash ? Boolean.TRUE : null);
+                folded, dirtySince, crash ? Boolean.TRUE : null, fencedSeq);
+    }
+
+    /** The same state, fenced at {@code promotedSeq}: the DR site promoted the group there. */
+    public GroupStateFile withFenced(long promotedSeq) {
+        return new GroupStateFile(format, group, generation, journalCoversVolumes, mode, foldedSeq, dirtySinceNanos,
+                crashRecovery, promotedSeq);
+    }
+
+    /** The seq the group was fenced at, or -1 when it is not fenced. */
+    public long fencedSeqOrNone() {
+        return fencedSeq == null ? -1 : fencedSeq;
     }
 
     /** Whether the group recovers from a host crash (false when the file does not say). */

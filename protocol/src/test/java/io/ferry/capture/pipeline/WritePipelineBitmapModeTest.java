@@ -111,6 +111,33 @@ class WritePipelineBitmapModeTest {
         assertThat(pipeline.bitmapMode()).isTrue();
     }
 
+    @Test
+    void shouldMarkTheRecordsAfterThePromotePointAsDivergentAndRefuseEveryWriteOnceFenced() throws Exception {
+        List<Long> fences = new ArrayList<>();
+        pipeline.fencing(fences::add, -1);
+        for (int i = 0; i < 3; i++) {
+            assertThat(write(i * 2L * B, (byte) i)).isZero(); // blocks 0, 2, 4 at seqs 1..3
+        }
+        CompletableFuture<Boolean> fenced = new CompletableFuture<>();
+        assertThat(pipeline.fence(1, fenced::complete)).isTrue();
+        assertThat(fenced.get(10, TimeUnit.SECONDS)).isTrue();
+
+        assertThat(pipeline.fenced()).isTrue();
+        assertThat(fences).containsExactly(1L);
+        assertThat(marked()).as("seqs 2 and 3 came after the promote point").containsExactly(2L, 4L);
+        assertThat(write(8L * B, (byte) 9)).isEqualTo(io.ferry.nbd.NbdErrors.EPERM);
+        CompletableFuture<Integer> zeroes = new CompletableFuture<>();
+        pipeline.submitWriteZeroes(0, 0, B, false, zeroes::complete);
+        assertThat(zeroes.get(10, TimeUnit.SECONDS)).isEqualTo(io.ferry.nbd.NbdErrors.EPERM);
+        CompletableFuture<Integer> flushed = new CompletableFuture<>();
+        pipeline.submitFlush(flushed::complete);
+        assertThat(flushed.get(10, TimeUnit.SECONDS)).as("a flush is still answered").isZero();
+        assertThat(pipeline.capturedSeq()).isEqualTo(3);
+        ByteBuffer back = ByteBuffer.allocate(B);
+        a.read(8L * B, back);
+        assertThat(back.array()[0]).as("the refused write never reached the volume").isZero();
+    }
+
     private List<Long> marked() throws Exception {
         List<Long> blocks = new ArrayList<>();
         dirty.forEachRun(0, 0, SIZE, (at, length) -> {

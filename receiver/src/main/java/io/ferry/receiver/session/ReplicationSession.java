@@ -396,7 +396,8 @@ public final class ReplicationSession extends ChannelInboundHandlerAdapter {
             acks.add(new GroupAck(link.group(), durableSeqs[i], link.target().generationId(), statuses[i]));
         }
         for (GroupLink link : fencedGroups) {
-            acks.add(new GroupAck(link.group(), link.target().durableSeq(), link.target().generationId(),
+            // a promoted group's ack carries the seq it was promoted at: the agent's writes after it diverge
+            acks.add(new GroupAck(link.group(), link.target().appliedSeq(), link.target().generationId(),
                     GroupAck.STATUS_PROMOTED));
         }
         FrameDecoder frameDecoder = ctx.pipeline().get(FrameDecoder.class);
