@@ -63,7 +63,7 @@ class ResyncKillEndToEndTest {
             Site.fioGeneration(data, GEN1, false).assertSuccess();
             await().atMost(WAIT).ignoreExceptions().until(() -> group(receiverApi).get("consistent").asBoolean()
                     && group(receiverApi).get("appliedSeq").asLong() == agentGroup(agentApi).get("capturedSeq").asLong());
-            long lastConsistent = group(receiverApi).get("lastConsistentSeq").asLong();
+            long afterGeneration1 = group(receiverApi).get("lastConsistentSeq").asLong();
 
             // The outage: 16 MiB of generation 2 past an 8 MiB journal.
             assertThat(receiver.stop()).isZero();
@@ -74,6 +74,9 @@ class ResyncKillEndToEndTest {
             // The receiver returns and the resync (1 MiB/s) starts; kill -9 of the receiver in it.
             receiver = Site.startReceiverJvm(receiverConfig, List.of());
             awaitResyncProgress(receiverApi);
+            // the point the resync keeps: the last seq the receiver held before it (generation 1 in full)
+            long lastConsistent = group(receiverApi).get("lastConsistentSeq").asLong();
+            assertThat(lastConsistent).isGreaterThanOrEqualTo(afterGeneration1);
             receiver.kill9();
             receiver.close();
             receiver = Site.startReceiverJvm(receiverConfig, List.of());
