@@ -77,6 +77,11 @@ class FencingEndToEndTest {
                     assertThat(late.read(0, 4096)).hasSize(4096);
                 }
                 assertThat(replica.appliedSeq()).as("nothing after the promote reaches the DR copy").isEqualTo(promotedAt);
+                assertThatThrownBy(() -> api.post("/v1/groups/db/bookmarks", Map.of("name", "too-late")))
+                        .isInstanceOfSatisfying(io.ferry.api.ApiClientException.class, e -> {
+                            assertThat(e.status()).isEqualTo(409);
+                            assertThat(e.code()).isEqualTo("fenced");
+                        });
             }
 
             // A restart while the DR site is unreachable: fenced from the first request on.

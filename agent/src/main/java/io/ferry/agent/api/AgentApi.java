@@ -67,6 +67,11 @@ public final class AgentApi {
             throw new ApiException(409, "not_replicating", "group \"" + group + "\" is not replicated (this agent has"
                     + " no receiver), so a bookmark would never reach a recovery point");
         }
+        if (found.pipeline().fenced()) {
+            throw new ApiException(409, "fenced", "group \"" + group + "\" is fenced: the DR site promoted it at seq "
+                    + found.pipeline().fencedSeq() + ", so this agent takes no writes and makes no recovery points for"
+                    + " it; take the bookmark at the DR site's copy instead");
+        }
         if (found.pipeline().bitmapMode()) {
             throw new ApiException(409, "bitmap_mode", "group \"" + group + "\" is in bitmap mode (its journal reached"
                     + " journal.maxBytes while the receiver was away): the receiver gets the volumes back by a resync,"

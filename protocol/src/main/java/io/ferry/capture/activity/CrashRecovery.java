@@ -1,9 +1,8 @@
 package io.ferry.capture.activity;
 
 import io.ferry.capture.bitmap.DirtyMap;
+import io.ferry.capture.bitmap.JournalMarks;
 import io.ferry.capture.journal.Journal;
-import io.ferry.capture.journal.JournalEntry;
-import io.ferry.capture.journal.JournalReader;
 import io.ferry.capture.pipeline.Overflow;
 import io.ferry.capture.state.JournalReplay;
 import io.ferry.volume.VolumeFile;
@@ -67,7 +66,7 @@ public final class CrashRecovery {
                     marked += length;
                 }
             }
-            long records = markJournal(journal, volumeNames, dirty);
+            long records = JournalMarks.mark(journal, journal.firstSeq(), volumeNames, dirty).records();
             dirty.force();
             long since = persisted.dirtySinceNanos() != 0 ? persisted.dirtySinceNanos() : nowNanos;
             long folded = Math.max(journal.lastSeq(), persisted.foldedSeq());
@@ -95,28 +94,5 @@ public final class CrashRecovery {
         // After a process crash the extents stay listed: their writes are in the page cache, not
         // yet on disk, and a host crash before the next sync would still need them.
         return mode;
-    }
-
-    /** Marks every record the journal holds; returns how many. */
-    private static long markJournal(Journal journal, List<String> volumeNames, DirtyMap dirty) {
-        if (journal.lastSeq() < journal.firstSeq()) {
-            return 0;
-        }
-        Map<String, Integer> index = new HashMap<>();
-        for (int i = 0; i < volumeNames.size(); i++) {
-            index.put(volumeNames.get(i), i);
-        }
-        JournalEntry entry = new JournalEntry();
-        long records = 0;
-        try (JournalReader reader = journal.reader(journal.firstSeq())) {
-            while (reader.next(entry)) {
-                Integer v = index.get(entry.volume());
-                if (v != null) {
-                    dirty.mark(v, entry.offset(), entry.length());
-                }
-                records++;
-            }
-        }
-        return records;
     }
 }

@@ -249,24 +249,8 @@ public final class WritePipeline implements AutoCloseable {
                     return;
                 }
                 io.ferry.capture.bitmap.DirtyMap map = dirtyMap();
-                long divergent = 0;
-                long from = Math.max(promotedSeq + 1, journal.firstSeq());
-                if (map != null && from <= capturedSeq) {
-                    java.util.Map<String, Integer> index = new java.util.HashMap<>();
-                    for (int i = 0; i < volumeNames.length; i++) {
-                        index.put(volumeNames[i], i);
-                    }
-                    io.ferry.capture.journal.JournalEntry entry = new io.ferry.capture.journal.JournalEntry();
-                    try (io.ferry.capture.journal.JournalReader reader = journal.reader(from)) {
-                        while (reader.next(entry)) {
-                            Integer v = index.get(entry.volume());
-                            if (v != null) {
-                                map.mark(v, entry.offset(), entry.length());
-                                divergent++;
-                            }
-                        }
-                    }
-                }
+                long divergent = map == null ? 0 : io.ferry.capture.bitmap.JournalMarks.mark(journal,
+                        promotedSeq + 1, java.util.List.of(volumeNames), map).records();
                 if (map != null) {
                     map.force();
                 }
@@ -812,29 +796,11 @@ public final class WritePipeline implements AutoCloseable {
         map.refold();
         java.util.function.LongSupplier durable = releasableSeq;
         long from = Math.max(journal.firstSeq(), (durable == null ? 0 : durable.getAsLong()) + 1);
-        long oldest = 0;
-        long records = 0;
-        io.ferry.capture.journal.JournalEntry entry = new io.ferry.capture.journal.JournalEntry();
-        java.util.Map<String, Integer> index = new java.util.HashMap<>();
-        for (int i = 0; i < volumeNames.length; i++) {
-            index.put(volumeNames[i], i);
-        }
-        if (from <= capturedSeq) {
-            try (io.ferry.capture.journal.JournalReader reader = journal.reader(from)) {
-                while (reader.next(entry)) {
-                    Integer v = index.get(entry.volume());
-                    if (v == null) {
-                        throw new IllegalStateException("journal record " + entry.seq() + " names unknown volume "
-                                + entry.volume());
-                    }
-                    map.mark(v, entry.offset(), entry.length());
-                    if (oldest == 0) {
-                        oldest = entry.captureNanos();
-                    }
-                    records++;
-                }
-            }
-        }
+        io.ferry.capture.bitmap.JournalMarks.Marked marked = from <= capturedSeq
+                ? io.ferry.capture.bitmap.JournalMarks.mark(journal, from, java.util.List.of(volumeNames), map)
+                : new io.ferry.capture.bitmap.JournalMarks.Marked(0, 0);
+        long oldest = marked.firstCaptureNanos();
+        long records = marked.records();
         map.force();
         long since = dirtySinceNanos != 0 ? dirtySinceNanos : oldest != 0 ? oldest : clock.epochNanos();
         try {
