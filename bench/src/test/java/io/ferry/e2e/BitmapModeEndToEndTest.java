@@ -6,7 +6,6 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.ferry.agent.AgentMain;
 import io.ferry.api.ApiClient;
-import io.ferry.api.ApiToken;
 import io.ferry.receiver.ReceiverNode;
 import io.ferry.replica.store.GroupReplica;
 import io.ferry.testing.ChildJvm;
@@ -57,20 +56,20 @@ class BitmapModeEndToEndTest {
         ChildJvm agent = ChildJvm.start(dir.resolve("agent-1.log"), AgentMain.class.getName(), "--config",
                 agentConfig.toString());
         try {
-            ApiClient agentApi = agentApi(agentApiPort);
+            ApiClient agentApi = site.agentApi(agentApiPort);
             long lastConsistent;
             try (ReceiverNode receiver = Site.receiver(site.receiverConfig(replicationPort))) {
                 GroupReplica replica = receiver.group("db");
                 Site.fioGeneration(data, GEN1, false).assertSuccess();
                 await().atMost(WAIT).ignoreExceptions().until(() -> replica.consistent()
-                        && replica.appliedSeq() == group(agentApi).get("capturedSeq").asLong()
-                        && group(agentApi).get("ackedSeq").asLong() == replica.appliedSeq());
+                        && replica.appliedSeq() == Site.agentGroup(agentApi).get("capturedSeq").asLong()
+                        && Site.agentGroup(agentApi).get("ackedSeq").asLong() == replica.appliedSeq());
                 lastConsistent = replica.appliedSeq();
             }
             // The outage: 4 x maxBytes of writes, a kill -9 of the agent in the middle.
             AtomicLong worstJournal = new AtomicLong();
             Site.fioGeneration(data, GEN2, false).assertSuccess();
-            JsonNode folded = group(agentApi);
+            JsonNode folded = Site.agentGroup(agentApi);
             LOG.info("after 16 MiB of writes with the receiver down: {}", folded);
             assertThat(folded.get("mode").asText()).isEqualTo("bitmap");
             assertThat(folded.get("dirtyBytes").asLong()).isPositive();
@@ -86,7 +85,7 @@ class BitmapModeEndToEndTest {
                     .isGreaterThanOrEqualTo(dirtyBefore);
             Cmd.run(300, List.of("fio", "--name=more", "--ioengine=nbd", "--uri=" + log, "--rw=randwrite",
                     "--bs=4k", "--iodepth=16", "--size=16m", "--randseed=99")).assertSuccess();
-            JsonNode outage = group(agentApi);
+            JsonNode outage = Site.agentGroup(agentApi);
             worstJournal.accumulateAndGet(outage.get("journalBytes").asLong(), Math::max);
             assertThat(outage.get("journalBytes").asLong()).isLessThanOrEqualTo(MAX_BYTES);
             LOG.info("end of the outage: {}", outage);
@@ -107,7 +106,7 @@ class BitmapModeEndToEndTest {
                 assertThat(replica.resyncing()).as("the drill ran inside the resync").isTrue();
                 api.delete("/v1/groups/db/drill");
                 await().atMost(WAIT).ignoreExceptions().until(() -> {
-                    JsonNode g = group(agentApi);
+                    JsonNode g = Site.agentGroup(agentApi);
                     worstJournal.accumulateAndGet(g.get("journalBytes").asLong(), Math::max);
                     return replica.consistent() && "journal".equals(g.get("mode").asText())
                             && g.get("dirtyBytes").asLong() == 0 && g.get("sync").isNull()
@@ -130,23 +129,9 @@ class BitmapModeEndToEndTest {
         }
     }
 
-    private ApiClient agentApi(int port) {
-        Path token = dir.resolve("agent").resolve(ApiToken.FILE_NAME);
-        await().atMost(WAIT).until(() -> Files.exists(token));
-        return new ApiClient("127.0.0.1:" + port, ApiClient.readTokenFile(token));
-    }
-
     private static JsonNode awaitGroup(ApiClient api) {
-        await().atMost(WAIT).ignoreExceptions().until(() -> group(api) != null);
-        return group(api);
+        await().atMost(WAIT).ignoreExceptions().until(() -> Site.agentGroup(api) != null);
+        return Site.agentGroup(api);
     }
 
-    private static JsonNode group(ApiClient api) {
-        for (JsonNode g : api.get("/v1/status").get("groups")) {
-            if ("db".equals(g.get("name").asText())) {
-                return g;
-            }
-        }
-        throw new AssertionError("no group db in the agent's status");
-    }
 }

@@ -6,11 +6,9 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.ferry.agent.AgentMain;
 import io.ferry.api.ApiClient;
-import io.ferry.api.ApiToken;
 import io.ferry.testing.ChildJvm;
 import io.ferry.testing.Cmd;
 import io.ferry.testing.Interop;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -59,17 +57,17 @@ class ResyncKillEndToEndTest {
                 agentConfig.toString());
         try {
             ApiClient receiverApi = site.receiverApi(receiverApiPort);
-            ApiClient agentApi = agentApi(agentApiPort);
+            ApiClient agentApi = site.agentApi(agentApiPort);
             Site.fioGeneration(data, GEN1, false).assertSuccess();
             await().atMost(WAIT).ignoreExceptions().until(() -> group(receiverApi).get("consistent").asBoolean()
-                    && group(receiverApi).get("appliedSeq").asLong() == agentGroup(agentApi).get("capturedSeq").asLong());
+                    && group(receiverApi).get("appliedSeq").asLong() == Site.agentGroup(agentApi).get("capturedSeq").asLong());
             long afterGeneration1 = group(receiverApi).get("lastConsistentSeq").asLong();
 
             // The outage: 16 MiB of generation 2 past an 8 MiB journal.
             assertThat(receiver.stop()).isZero();
             receiver.close();
             Site.fioGeneration(data, GEN2, false).assertSuccess();
-            assertThat(agentGroup(agentApi).get("mode").asText()).isEqualTo("bitmap");
+            assertThat(Site.agentGroup(agentApi).get("mode").asText()).isEqualTo("bitmap");
 
             // The receiver returns and the resync (1 MiB/s) starts; kill -9 of the receiver in it.
             receiver = Site.startReceiverJvm(receiverConfig, List.of());
@@ -98,7 +96,7 @@ class ResyncKillEndToEndTest {
             assertLatestHoldsGeneration1(receiverApi, drillData, lastConsistent);
 
             await().atMost(WAIT).ignoreExceptions().until(() -> {
-                JsonNode g = agentGroup(agentApi);
+                JsonNode g = Site.agentGroup(agentApi);
                 return group(receiverApi).get("consistent").asBoolean() && "journal".equals(g.get("mode").asText())
                         && g.get("dirtyBytes").asLong() == 0 && g.get("sync").isNull()
                         && group(receiverApi).get("appliedSeq").asLong() == g.get("capturedSeq").asLong();
@@ -135,12 +133,6 @@ class ResyncKillEndToEndTest {
         });
     }
 
-    private ApiClient agentApi(int port) {
-        Path token = dir.resolve("agent").resolve(ApiToken.FILE_NAME);
-        await().atMost(WAIT).until(() -> Files.exists(token));
-        return new ApiClient("127.0.0.1:" + port, ApiClient.readTokenFile(token));
-    }
-
     private static JsonNode awaitGroup(ApiClient api) {
         await().atMost(WAIT).ignoreExceptions().until(() -> group(api) != null);
         return group(api);
@@ -151,16 +143,8 @@ class ResyncKillEndToEndTest {
     }
 
     private static JsonNode awaitAgentGroup(ApiClient api) {
-        await().atMost(WAIT).ignoreExceptions().until(() -> agentGroup(api) != null);
-        return agentGroup(api);
+        await().atMost(WAIT).ignoreExceptions().until(() -> Site.agentGroup(api) != null);
+        return Site.agentGroup(api);
     }
 
-    private static JsonNode agentGroup(ApiClient api) {
-        for (JsonNode g : api.get("/v1/status").get("groups")) {
-            if ("db".equals(g.get("name").asText())) {
-                return g;
-            }
-        }
-        throw new AssertionError("no group db in the agent's status");
-    }
 }

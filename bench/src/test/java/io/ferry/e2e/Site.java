@@ -105,6 +105,23 @@ final class Site {
         return new io.ferry.api.ApiClient("127.0.0.1:" + port, io.ferry.api.ApiClient.readTokenFile(token));
     }
 
+    /** A client of the agent's API on {@code port} once its token file exists. */
+    io.ferry.api.ApiClient agentApi(int port) {
+        Path token = dir.resolve("agent").resolve(io.ferry.api.ApiToken.FILE_NAME);
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(120)).until(() -> Files.exists(token));
+        return new io.ferry.api.ApiClient("127.0.0.1:" + port, io.ferry.api.ApiClient.readTokenFile(token));
+    }
+
+    /** Group "db" in the agent's status. */
+    static com.fasterxml.jackson.databind.JsonNode agentGroup(io.ferry.api.ApiClient api) {
+        for (com.fasterxml.jackson.databind.JsonNode g : api.get("/v1/status").get("groups")) {
+            if ("db".equals(g.get("name").asText())) {
+                return g;
+            }
+        }
+        throw new AssertionError("no group db in the agent's status");
+    }
+
     /** A free TCP port on loopback (for a daemon that must keep its port across a restart). */
     static int freePort() throws IOException {
         try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {

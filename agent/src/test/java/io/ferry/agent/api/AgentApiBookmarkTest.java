@@ -126,26 +126,7 @@ class AgentApiBookmarkTest {
     /** A long disconnection must not make bookmarks vanish: past the backlog the request is refused. */
     @Test
     void shouldRefuseBookmarksWith503OnceTheBacklogForAnUnreachableReceiverIsFull() throws Exception {
-        Path certs = java.nio.file.Files.createDirectories(dir.resolve("certs"));
-        io.ferry.tls.Certificates.createCa(certs);
-        io.ferry.tls.Certificates.issue(certs, "host-a", certs);
-        int closedPort;
-        try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            closedPort = socket.getLocalPort();
-        }
-        AgentConfig config = AgentConfig.parse("""
-                id: host-a
-                dataDir: %1$s/agent-data
-                nbd: { listen: 127.0.0.1:0 }
-                api: { listen: 127.0.0.1:0 }
-                receiver: 127.0.0.1:%2$d
-                tls: { ca: certs/ca.pem, cert: certs/host-a.pem, key: certs/host-a.key }
-                groups:
-                  - name: db
-                    rpo: 30s
-                    volumes:
-                      - { name: db-data, path: %1$s/db-data.img, size: 1048576 }
-                """.formatted(dir, closedPort), dir);
+        AgentConfig config = withUnreachableReceiver("journal: { maxBytes: 8GiB }", 1 << 20);
         try (AgentNode agent = AgentNode.launch(config)) {
             ApiClient api = new ApiClient("127.0.0.1:" + agent.apiAddress().getPort(),
                     ApiClient.readTokenFile(config.dataDir().resolve(ApiToken.FILE_NAME)));
@@ -164,27 +145,7 @@ class AgentApiBookmarkTest {
     /** A bookmark in bitmap mode could never become a point: refused at once, not dropped later. */
     @Test
     void shouldRefuseABookmarkWith409WhileTheGroupIsInBitmapMode() throws Exception {
-        Path certs = java.nio.file.Files.createDirectories(dir.resolve("certs"));
-        io.ferry.tls.Certificates.createCa(certs);
-        io.ferry.tls.Certificates.issue(certs, "host-a", certs);
-        int closedPort;
-        try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            closedPort = socket.getLocalPort();
-        }
-        AgentConfig config = AgentConfig.parse("""
-                id: host-a
-                dataDir: %1$s/agent-data
-                nbd: { listen: 127.0.0.1:0 }
-                api: { listen: 127.0.0.1:0 }
-                receiver: 127.0.0.1:%2$d
-                tls: { ca: certs/ca.pem, cert: certs/host-a.pem, key: certs/host-a.key }
-                journal: { maxBytes: 1MiB }
-                groups:
-                  - name: db
-                    rpo: 30s
-                    volumes:
-                      - { name: db-data, path: %1$s/db-data.img, size: 8388608 }
-                """.formatted(dir, closedPort), dir);
+        AgentConfig config = withUnreachableReceiver("journal: { maxBytes: 1MiB }", 8 << 20);
         try (AgentNode agent = AgentNode.launch(config)) {
             ApiClient api = new ApiClient("127.0.0.1:" + agent.apiAddress().getPort(),
                     ApiClient.readTokenFile(config.dataDir().resolve(ApiToken.FILE_NAME)));
@@ -205,5 +166,30 @@ class AgentApiBookmarkTest {
                         assertThat(e.getMessage()).contains("resync");
                     });
         }
+    }
+
+    /** An agent whose receiver is a closed loopback port (it dials in vain), with {@code journal} and a volume of {@code volumeBytes}. */
+    private AgentConfig withUnreachableReceiver(String journal, long volumeBytes) throws Exception {
+        Path certs = java.nio.file.Files.createDirectories(dir.resolve("certs"));
+        io.ferry.tls.Certificates.createCa(certs);
+        io.ferry.tls.Certificates.issue(certs, "host-a", certs);
+        int closedPort;
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            closedPort = socket.getLocalPort();
+        }
+        return AgentConfig.parse("""
+                id: host-a
+                dataDir: %1$s/agent-data
+                nbd: { listen: 127.0.0.1:0 }
+                api: { listen: 127.0.0.1:0 }
+                receiver: 127.0.0.1:%2$d
+                tls: { ca: certs/ca.pem, cert: certs/host-a.pem, key: certs/host-a.key }
+                %3$s
+                groups:
+                  - name: db
+                    rpo: 30s
+                    volumes:
+                      - { name: db-data, path: %1$s/db-data.img, size: %4$d }
+                """.formatted(dir, closedPort, journal, volumeBytes), dir);
     }
 }
