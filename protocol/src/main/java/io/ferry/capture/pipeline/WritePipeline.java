@@ -320,6 +320,26 @@ public final class WritePipeline implements AutoCloseable {
     }
 
     /**
+     * Queues the release of the journal's records up to {@code seq} (the receiver holds them
+     * durable). Releases run on the pipeline thread, in order with the writes, so a fold or a
+     * fence reading the unacknowledged records never finds them released under it. False when
+     * the ring is full (the next acknowledgement asks again).
+     */
+    public boolean releaseJournal(long seq) {
+        return tryRunInOrder(new InOrder() {
+            @Override
+            public void run(Sequenced group) {
+                journal.release(seq);
+            }
+
+            @Override
+            public String toString() {
+                return "release of the journal of " + WritePipeline.this.group + " up to seq " + seq;
+            }
+        });
+    }
+
+    /**
      * Queues the release of the folded journal (every record is dropped; seqs go on after
      * {@link #foldedSeq()}): the shipper calls it once it has closed its journal reader, and opens
      * none until {@link #foldReleased()}. False when the ring is full (try again).

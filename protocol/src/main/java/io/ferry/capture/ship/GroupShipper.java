@@ -564,11 +564,28 @@ final class GroupShipper implements AckGate {
     private void onAckedUpTo(long durableSeq) {
         if (durableSeq > ackedSeq) {
             ackedSeq = durableSeq;
-            if (!releaseRequested || pipeline.foldReleased()) { // never while the journal is being dropped
-                journal.release(durableSeq);
-            }
+            releaseAcked();
         }
         releaseSyncWaiters();
+    }
+
+    /** The highest seq whose release the pipeline has queued. */
+    private long releaseQueued;
+
+    /**
+     * Asks the pipeline to release what the receiver holds durable (never while the folded
+     * journal is being dropped); asked again on the next pump when the ring was full.
+     */
+    private boolean releaseAcked() {
+        long acked = ackedSeq;
+        if (acked <= releaseQueued || (releaseRequested && !pipeline.foldReleased())) {
+            return false;
+        }
+        if (pipeline.releaseJournal(acked)) {
+            releaseQueued = acked;
+            return true;
+        }
+        return false;
     }
 
     private void reset() {
@@ -612,6 +629,7 @@ final class GroupShipper implements AckGate {
      */
     boolean pump(Link link, ByteBufAllocator alloc, long nowNanos) {
         boolean worked = requestFence();
+        worked |= releaseAcked();
         worked |= handleFold();
         if (active) {
             if (syncWanted && sync == null) {
