@@ -60,7 +60,7 @@ class BitmapModeEndToEndTest {
             long lastConsistent;
             try (ReceiverNode receiver = Site.receiver(site.receiverConfig(replicationPort))) {
                 GroupReplica replica = receiver.group("db");
-                Site.fioGeneration(data, GEN1, false).assertSuccess();
+                Site.assertSucceeded(Site.fioGeneration(data, GEN1, false), agent);
                 await().atMost(WAIT).ignoreExceptions().until(() -> replica.consistent()
                         && replica.appliedSeq() == Site.agentGroup(agentApi).get("capturedSeq").asLong()
                         && Site.agentGroup(agentApi).get("ackedSeq").asLong() == replica.appliedSeq());
@@ -68,7 +68,7 @@ class BitmapModeEndToEndTest {
             }
             // The outage: 4 x maxBytes of writes, a kill -9 of the agent in the middle.
             AtomicLong worstJournal = new AtomicLong();
-            Site.fioGeneration(data, GEN2, false).assertSuccess();
+            Site.assertSucceeded(Site.fioGeneration(data, GEN2, false), agent);
             JsonNode folded = Site.agentGroup(agentApi);
             LOG.info("after 16 MiB of writes with the receiver down: {}", folded);
             assertThat(folded.get("mode").asText()).isEqualTo("bitmap");

@@ -58,7 +58,7 @@ class ResyncKillEndToEndTest {
         try {
             ApiClient receiverApi = site.receiverApi(receiverApiPort);
             ApiClient agentApi = site.agentApi(agentApiPort);
-            Site.fioGeneration(data, GEN1, false).assertSuccess();
+            Site.assertSucceeded(Site.fioGeneration(data, GEN1, false), agent);
             await().atMost(WAIT).ignoreExceptions().until(() -> group(receiverApi).get("consistent").asBoolean()
                     && group(receiverApi).get("appliedSeq").asLong() == Site.agentGroup(agentApi).get("capturedSeq").asLong());
             long afterGeneration1 = group(receiverApi).get("lastConsistentSeq").asLong();
@@ -66,7 +66,7 @@ class ResyncKillEndToEndTest {
             // The outage: 16 MiB of generation 2 past an 8 MiB journal.
             assertThat(receiver.stop()).isZero();
             receiver.close();
-            Site.fioGeneration(data, GEN2, false).assertSuccess();
+            Site.assertSucceeded(Site.fioGeneration(data, GEN2, false), agent);
             assertThat(Site.agentGroup(agentApi).get("mode").asText()).isEqualTo("bitmap");
 
             // The receiver returns and the resync (1 MiB/s) starts; kill -9 of the receiver in it.

@@ -122,6 +122,28 @@ final class Site {
         throw new AssertionError("no group db in the agent's status");
     }
 
+    /**
+     * Asserts that {@code result} succeeded; when it did not, the failure carries the last lines of
+     * each daemon's log (a child JVM's log is in the temp dir, which is gone after the test).
+     */
+    static void assertSucceeded(io.ferry.testing.Cmd.Result result, io.ferry.testing.ChildJvm... daemons) {
+        try {
+            result.assertSuccess();
+        } catch (AssertionError e) {
+            StringBuilder logs = new StringBuilder(e.getMessage());
+            for (io.ferry.testing.ChildJvm daemon : daemons) {
+                logs.append("\n--- last lines of ").append(daemon.log()).append(":\n");
+                try {
+                    java.util.List<String> lines = Files.readAllLines(daemon.log());
+                    lines.subList(Math.max(0, lines.size() - 40), lines.size()).forEach(l -> logs.append(l).append('\n'));
+                } catch (IOException | RuntimeException unreadable) {
+                    logs.append("(unreadable: ").append(unreadable).append(")\n");
+                }
+            }
+            throw new AssertionError(logs.toString(), e);
+        }
+    }
+
     /** A free TCP port on loopback (for a daemon that must keep its port across a restart). */
     static int freePort() throws IOException {
         try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
