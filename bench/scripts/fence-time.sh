@@ -35,18 +35,9 @@ done
 for tool in qemu-io curl python3; do
   command -v "$tool" >/dev/null || { echo "fence-time: $tool is missing" >&2; exit 2; }
 done
-OUT_DIR="${OUT_DIR:-$(mktemp -d /tmp/ferry-fence-time.XXXXXX)}"
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/ferry-fence-work.XXXXXX")"
-mkdir -p "$OUT_DIR" "$WORK/logs" "$WORK/run"
-FACTS="$OUT_DIR/machine.txt"
-: >"$FACTS"
 # shellcheck source=lib/ferry-bench.sh
 source "$REPO_ROOT/bench/scripts/lib/ferry-bench.sh"
-cleanup() {
-  stop_all
-  (( KEEP )) || rm -rf "$WORK"
-}
-trap cleanup EXIT
+bench_workspace fence-time
 { echo "date=$(date -u +%FT%TZ)"; echo "kernel=$(uname -r)"; echo "cpus=$(nproc)";
   echo "git=$(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo -)"; } >>"$FACTS"
 

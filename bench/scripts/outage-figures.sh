@@ -69,18 +69,9 @@ done
 iec() { numfmt --from=iec "${1%iB}"; }
 RESYNC_SIZE="$(iec "$RESYNC_SIZE_ARG")"; RESYNC_WRITES="$(iec "$RESYNC_WRITES_ARG")"
 OUTAGE_SIZE="$(iec "$OUTAGE_SIZE_ARG")"; OUTAGE_BYTES="$(iec "$OUTAGE_BYTES_ARG")"
-OUT_DIR="${OUT_DIR:-$(mktemp -d /tmp/ferry-outage-figures.XXXXXX)}"
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/ferry-outage-work.XXXXXX")"
-mkdir -p "$OUT_DIR" "$WORK/logs" "$WORK/run"
-FACTS="$OUT_DIR/machine.txt"
-: >"$FACTS"
 # shellcheck source=lib/ferry-bench.sh
 source "$REPO_ROOT/bench/scripts/lib/ferry-bench.sh"
-cleanup() {
-  stop_all
-  (( KEEP )) || rm -rf "$WORK"
-}
-trap cleanup EXIT
+bench_workspace outage-figures
 py() { /usr/bin/python3 - "$@"; }
 ratio() { py "$1" "$2" <<'PY'
 import sys; print(f"{int(sys.argv[1]) / max(1, int(sys.argv[2])):.4f}")

@@ -42,18 +42,9 @@ for tool in nbdcopy qemu-img qemu-nbd curl python3; do
   command -v "$tool" >/dev/null || { echo "sync-figures: $tool is missing" >&2; exit 2; }
 done
 SIZE="$(numfmt --from=iec "$SIZE_ARG")"
-OUT_DIR="${OUT_DIR:-$(mktemp -d /tmp/ferry-sync-figures.XXXXXX)}"
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/ferry-sync-work.XXXXXX")"
-mkdir -p "$OUT_DIR" "$WORK/logs" "$WORK/run"
-FACTS="$OUT_DIR/machine.txt"
-: >"$FACTS"
 # shellcheck source=lib/ferry-bench.sh
 source "$REPO_ROOT/bench/scripts/lib/ferry-bench.sh"
-cleanup() {
-  stop_all
-  (( KEEP )) || rm -rf "$WORK"
-}
-trap cleanup EXIT
+bench_workspace sync-figures
 
 py() { /usr/bin/python3 - "$@"; }
 mbps() { py "$1" "$2" <<'PY'

@@ -7,6 +7,7 @@
 #   BENCH_NAME  prefix of every message            REPO_ROOT  the repository
 #   WORK        the run's work dir (logs/, run/)   FERRY_BIN  the launcher (bin/ferry)
 #   FACTS       machine facts file (may be empty)
+# (or calls bench_workspace, which sets WORK, FACTS and OUT_DIR and stops everything at exit)
 # and may set FERRY_JAVA (an alternative JAVA_HOME for servers named other than "ferry").
 
 STOP_TIMEOUT_S="${STOP_TIMEOUT_S:-15}"
@@ -85,6 +86,22 @@ free_port() {
 
 now_us() { echo "${EPOCHREALTIME/./}"; }
 us_to_s() { printf '%d.%03d' $(($1 / 1000000)) $(($1 / 1000 % 1000)); }
+
+# bench_workspace NAME: the run's results dir OUT_DIR (kept; a new temp dir unless already set),
+# its work dir WORK (logs/, run/; removed at exit unless KEEP=1) and the machine facts file
+# FACTS; every daemon started is stopped at exit. Call it right after sourcing this file.
+bench_workspace() {
+  OUT_DIR="${OUT_DIR:-$(mktemp -d "/tmp/ferry-$1.XXXXXX")}"
+  WORK="$(mktemp -d "${TMPDIR:-/tmp}/ferry-$1-work.XXXXXX")"
+  mkdir -p "$OUT_DIR" "$WORK/logs" "$WORK/run"
+  FACTS="$OUT_DIR/machine.txt"
+  : >"$FACTS"
+  trap bench_cleanup EXIT
+}
+bench_cleanup() {
+  stop_all
+  (( ${KEEP:-0} )) || rm -rf "$WORK"
+}
 
 # ---------------------------------------------------------------- the launcher
 
