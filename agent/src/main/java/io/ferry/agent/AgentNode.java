@@ -5,12 +5,7 @@ import io.ferry.agent.api.AgentMetrics;
 import io.ferry.agent.config.AgentConfig;
 import io.ferry.capture.ship.ShippedGroup;
 import io.ferry.capture.state.Generation;
-import io.ferry.capture.activity.ActivityLog;
-import io.ferry.capture.activity.CrashRecovery;
-import io.ferry.capture.state.GroupStateFile;
-import io.ferry.capture.bitmap.DirtyMap;
 import io.ferry.capture.bitmap.JournalBudget;
-import io.ferry.capture.pipeline.Overflow;
 import io.ferry.capture.sync.GroupSync;
 import io.ferry.capture.ship.Shipper;
 import io.ferry.api.ApiServer;
@@ -24,6 +19,7 @@ import io.netty.handler.ssl.SslContext;
 import io.ferry.agent.config.GroupConfig;
 import io.ferry.agent.config.VolumeConfig;
 import io.ferry.capture.CaptureGroup;
+import io.ferry.capture.GroupCapture;
 import io.ferry.capture.journal.ChronicleJournal;
 import io.ferry.capture.journal.Journal;
 import io.ferry.capture.nbd.CapturedVolume;
@@ -35,7 +31,6 @@ import io.ferry.time.EpochNanoClock;
 import io.ferry.daemon.PrivateFiles;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -68,10 +63,6 @@ public final class AgentNode implements AutoCloseable {
     private static final long MAX_IN_FLIGHT_BYTES = 64L << 20;
 
     private final MetricsRegistry metrics = new MetricsRegistry();
-    /** Where the groups' dirty maps live, under dataDir. */
-    static final String BITMAP_DIR = "bitmap";
-    /** Where the groups' activity logs live, under dataDir. */
-    static final String ACTIVITY_DIR = "activity";
     private JournalBudget budget;
     private NbdServer nbdServer;
     private Shipper shipper;
@@ -99,53 +90,21 @@ public final class AgentNode implements AutoCloseable {
     private void start(EpochNanoClock clock) throws IOException {
         PrivateFiles.directories(config.dataDir());
         budget = new JournalBudget(config.journalMaxBytes());
-        Path journalRoot = PrivateFiles.directories(config.dataDir().resolve("journal"));
-        Path bitmapRoot = PrivateFiles.directories(config.dataDir().resolve(BITMAP_DIR));
-        Path activityRoot = PrivateFiles.directories(config.dataDir().resolve(ACTIVITY_DIR));
         for (GroupConfig groupConfig : config.groups()) {
             List<CaptureGroup.Volume> volumes = new ArrayList<>();
             for (VolumeConfig volume : groupConfig.volumes()) {
                 volumes.add(new CaptureGroup.Volume(volume.name(), volume.path(), volume.sizeBytes()));
             }
-            CaptureGroup capture = CaptureGroup.open(groupConfig.name(), journalRoot.resolve(groupConfig.name()),
-                    new ChronicleJournal.Options(journalSegmentBytes(config.journalMaxBytes())), volumes, clock,
-                    RING_SIZE);
-            resources.add(capture);
+            GroupCapture opened = GroupCapture.open(groupConfig.name(), config.dataDir(), volumes, budget,
+                    new GroupCapture.Options(journalSegmentBytes(config.journalMaxBytes()), RING_SIZE,
+                            config.receiver() == null, 0), clock);
+            resources.add(opened);
+            CaptureGroup capture = opened.capture();
             WritePipeline pipeline = capture.pipeline();
             Journal journal = capture.journal();
+            Generation.Identity identity = opened.identity();
             pipeline.metrics(AgentMetrics.writeLatency(metrics, groupConfig.name()),
                     AgentMetrics.journalSync(metrics, groupConfig.name()));
-            Generation.Identity identity = Generation.loadOrCreate(config.dataDir(), groupConfig.name(),
-                    () -> journal.lastSeq() == 0 && journal.firstSeq() == 1 && holdNoData(capture.files()));
-            List<Long> sizes = new ArrayList<>();
-            for (VolumeConfig volume : groupConfig.volumes()) {
-                sizes.add(volume.sizeBytes());
-            }
-            DirtyMap dirty = DirtyMap.open(bitmapRoot, groupConfig.name(), sizes);
-            resources.add(resources.indexOf(capture), dirty); // closed after the pipeline that marks it
-            budget.add(journal);
-            ModeStore store = new ModeStore(config.dataDir().resolve("state"), groupConfig.name());
-            GroupStateFile persisted = store.current();
-            ActivityLog activity = ActivityLog.open(activityRoot, groupConfig.name(), ActivityLog.DEFAULT_SLOTS,
-                    ActivityLog.currentBootId());
-            resources.add(resources.indexOf(capture), activity); // closed after the pipeline's last sync
-            List<String> names = new ArrayList<>();
-            groupConfig.volumes().forEach(v -> names.add(v.name()));
-            CrashRecovery.Mode mode = CrashRecovery.recover(groupConfig.name(), activity, dirty, journal, names,
-                    capture.files(), store, new CrashRecovery.Mode(persisted.bitmapMode(), persisted.foldedSeqOrZero(),
-                            persisted.dirtySinceNanosOrZero(), persisted.inCrashRecovery()), clock.epochNanos());
-            pipeline.overflow(new Overflow(budget, dirty, store, config.receiver() == null, mode.bitmap(),
-                    mode.foldedSeq(), mode.dirtySinceNanos(), mode.crashRecovery()));
-            pipeline.activityLog(activity);
-            pipeline.fencing(store, persisted.fencedSeqOrNone());
-            if (persisted.fencedSeqOrNone() >= 0) {
-                LOG.warn("group {}: fenced since the DR site promoted it at seq {}: its exports are read-only",
-                        groupConfig.name(), persisted.fencedSeqOrNone());
-            }
-            if (mode.bitmap() || !dirty.isEmpty()) {
-                LOG.warn("group {}: {} with {} bytes of dirty regions to resync", groupConfig.name(),
-                        mode.bitmap() ? "in bitmap mode" : "in journal mode", dirty.dirtyBytes());
-            }
             groups.put(groupConfig.name(), new Group(groupConfig, journal, pipeline, capture.files(), identity));
             for (CapturedVolume export : capture.exports()) {
                 exports.put(export.name(), export);
@@ -211,54 +170,6 @@ public final class AgentNode implements AutoCloseable {
      */
     private long syncWindowBytes() {
         return Math.max(GroupSync.REGION_BYTES, Math.min(GroupSync.WINDOW_BYTES, config.journalMaxBytes() / 4));
-    }
-
-    /**
-     * Persists a group's mode in its state file ({@link GroupStateFile#withMode}); the pipeline
-     * thread calls it at a fold and at the return to journal mode.
-     */
-    private static final class ModeStore implements Overflow.Store, WritePipeline.FenceStore {
-        private final Path stateDir;
-        private final String group;
-        private GroupStateFile current;
-
-        ModeStore(Path stateDir, String group) throws IOException {
-            this.stateDir = stateDir;
-            this.group = group;
-            this.current = GroupStateFile.read(stateDir, group);
-            if (current == null) {
-                throw new IOException("group " + group + " has no state file in " + stateDir);
-            }
-        }
-
-        synchronized GroupStateFile current() {
-            return current;
-        }
-
-        @Override
-        public synchronized void persist(boolean bitmap, long foldedSeq, long dirtySinceNanos, boolean crashRecovery)
-                throws IOException {
-            GroupStateFile next = current.withMode(bitmap, foldedSeq, dirtySinceNanos, crashRecovery);
-            next.write(stateDir);
-            current = next;
-        }
-
-        @Override
-        public synchronized void persistFenced(long promotedSeq) throws IOException {
-            GroupStateFile next = current.withFenced(promotedSeq);
-            next.write(stateDir);
-            current = next;
-        }
-    }
-
-    /** Whether no volume holds data: then the journal, from its first record, rebuilds them. */
-    private static boolean holdNoData(List<VolumeFile> files) throws IOException {
-        for (VolumeFile file : files) {
-            if (!file.holdsNoData()) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /** The replication shipper, or null when no receiver is configured. */

@@ -106,7 +106,7 @@ public final class ReceiverNode implements AutoCloseable {
             }
         }
         recovery = new GroupRecovery(config.id(), config.dataDir(), replicas, links, exports,
-                config.nbdListen() != null, this::nbdAddress);
+                config.nbdListen() != null, this::nbdAddress, clock);
         resources.add(recovery);
         for (GroupReplica replica : replicas.values()) {
             if (replica.isPromoted()) {

@@ -39,14 +39,23 @@ public final class Generation {
      */
     public static Identity loadOrCreate(Path dataDir, String group, IoBooleanSupplier coversVolumesIfNew)
             throws IOException {
+        return loadOrCreate(dataDir, group, 0, coversVolumesIfNew);
+    }
+
+    /**
+     * As above; a group without state starts with {@code idIfNew} (the DR site's capture of a
+     * promoted group takes the promote's generation), or a random id when it is 0.
+     */
+    public static Identity loadOrCreate(Path dataDir, String group, long idIfNew, IoBooleanSupplier coversVolumesIfNew)
+            throws IOException {
         Path dir = PrivateFiles.directories(dataDir.resolve("state"));
         GroupStateFile state = GroupStateFile.read(dir, group);
         if (state != null) {
             return new Identity(state.generationId(), state.coversVolumes());
         }
-        long id = legacy(dir.resolve(group + LEGACY_SUFFIX));
+        long id = idIfNew != 0 ? idIfNew : legacy(dir.resolve(group + LEGACY_SUFFIX));
         // an id carried over from the earlier format has a history this agent cannot vouch for
-        boolean covers = id == 0 && coversVolumesIfNew.getAsBoolean();
+        boolean covers = (id == 0 || id == idIfNew) && coversVolumesIfNew.getAsBoolean();
         if (id == 0) {
             SecureRandom random = new SecureRandom();
             while (id == 0) {

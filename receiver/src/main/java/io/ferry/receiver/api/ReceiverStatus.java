@@ -52,7 +52,15 @@ public record ReceiverStatus(String id, List<Group> groups) {
     public record Group(String name, String agent, String state, long receivedSeq, long appliedSeq, long durableSeq,
                         double lagSeconds, boolean connected, long bytesReceived, String failure,
                         long oldestRecoverableSeq, long undoBytes, Long drillSeq, List<Volume> volumes,
-                        boolean consistent, long lastConsistentSeq, SyncStatus sync) {
+                        boolean consistent, long lastConsistentSeq, SyncStatus sync, DrWrites drWrites) {
+    }
+
+    /**
+     * What was written at the DR site since the promote (null while the group replicates): the
+     * capture's mode, the journal bytes holding those writes in order, and the dirty regions
+     * kept for what the journal could not hold. A failback resyncs these.
+     */
+    public record DrWrites(String mode, long journalBytes, long dirtyBytes) {
     }
 
     public ReceiverStatus {
@@ -110,7 +118,15 @@ public record ReceiverStatus(String id, List<Group> groups) {
         return new Group(link.group(), link.agentId(), state, receivedSeq, appliedSeq, durableSeq,
                 lagNanos / 1e9, connected, link.bytesReceived(), failure, target.oldestRecoverableSeq(),
                 target.undoBytes(), target.drilling() ? target.drillSeq() : null, volumes, target.consistent(),
-                target.lastConsistentSeq(), syncStatus(target.syncProgress(), nowNanos));
+                target.lastConsistentSeq(), syncStatus(target.syncProgress(), nowNanos), drWrites(link.drCapture()));
+    }
+
+    private static DrWrites drWrites(io.ferry.capture.GroupCapture capture) {
+        if (capture == null) {
+            return null;
+        }
+        return new DrWrites(capture.pipeline().bitmapMode() ? "bitmap" : "journal",
+                capture.capture().journal().bytesOnDisk(), capture.dirty().dirtyBytes());
     }
 
     private static SyncStatus syncStatus(GroupState.Sync sync, long nowNanos) {

@@ -1,6 +1,11 @@
 package io.ferry.receiver.recovery;
 
-import io.ferry.nbd.FileBlockDevice;
+import io.ferry.capture.CaptureGroup;
+import io.ferry.capture.GroupCapture;
+import io.ferry.capture.bitmap.JournalBudget;
+import io.ferry.capture.nbd.CapturedVolume;
+import io.ferry.daemon.PrivateFiles;
+import io.ferry.time.EpochNanoClock;
 import io.ferry.nbd.NbdExportRegistry;
 import io.ferry.replica.drill.DrillVolume;
 import io.ferry.receiver.session.GroupLink;
@@ -40,6 +45,18 @@ public final class GroupRecovery implements AutoCloseable {
     /** Where drills keep their scratch files, under the data directory. */
     public static final String DRILLS_DIR = "drills";
     static final String DRILL_SUFFIX = "-drill";
+    /**
+     * Where the capture of a promoted group's writes at this site lives, under the data directory
+     * ({@code promoted/<group>/}: journal, dirty map, activity log, state).
+     */
+    public static final String PROMOTED_DIR = "promoted";
+    /**
+     * Journal bytes all promoted groups of this receiver keep together; beyond it a group's
+     * writes are kept as dirty regions only (bitmap mode), so the disk used stays bounded however
+     * long the DR site runs promoted.
+     */
+    static final long PROMOTED_JOURNAL_MAX_BYTES = 1L << 30;
+    private static final int PROMOTED_RING_SIZE = 4096;
     /** How long a promote waits for the replica to apply everything durable. */
     static final Duration PROMOTE_APPLY_TIMEOUT = Duration.ofMinutes(10);
 
@@ -69,7 +86,9 @@ public final class GroupRecovery implements AutoCloseable {
     /** The NBD listener's address, null while there is none (no nbd.listen, or not started yet). */
     private final Supplier<InetSocketAddress> nbdAddress;
     private final boolean nbdConfigured;
-    private final List<FileBlockDevice> devices = new ArrayList<>();
+    private final List<GroupCapture> captures = new ArrayList<>();
+    private final JournalBudget promotedBudget = new JournalBudget(PROMOTED_JOURNAL_MAX_BYTES);
+    private final EpochNanoClock clock;
 
     /**
      * @param replicas the groups by name; {@code links} their replication links (to fence)
@@ -77,7 +96,8 @@ public final class GroupRecovery implements AutoCloseable {
      */
     public GroupRecovery(String receiverId, Path dataDir, Map<String, GroupReplica> replicas,
             Map<String, GroupLink> links, NbdExportRegistry exports, boolean nbdConfigured,
-            Supplier<InetSocketAddress> nbdAddress) {
+            Supplier<InetSocketAddress> nbdAddress, EpochNanoClock clock) {
+        this.clock = clock;
         this.receiverId = receiverId;
         this.dataDir = dataDir;
         this.replicas = Map.copyOf(replicas);
@@ -301,13 +321,24 @@ public final class GroupRecovery implements AutoCloseable {
 
     /** Exports a promoted group's volumes read-write (at the promote, and at start for one promoted before). */
     public synchronized List<Export> exportPromoted(GroupReplica replica) throws IOException {
-        List<Export> exported = new ArrayList<>();
+        String group = replica.group();
+        List<CaptureGroup.Volume> volumes = new ArrayList<>();
         for (VolumeInfo volume : replica.volumes()) {
-            FileBlockDevice device = FileBlockDevice.openOrCreate(replica.replicaPath(volume.name()),
-                    volume.sizeBytes());
-            devices.add(device);
-            exports.put(volume.name(), device);
-            exported.add(new Export(volume.name(), exportUri(volume.name())));
+            volumes.add(new CaptureGroup.Volume(volume.name(), replica.replicaPath(volume.name()), volume.sizeBytes()));
+        }
+        // The writes made here from now on are captured as the agent captures its own: the
+        // journal holds them in order (bounded by the budget), the dirty map what it cannot hold,
+        // and the activity log what a host crash may have left unrecorded.
+        Path dir = PrivateFiles.directories(dataDir.resolve(PROMOTED_DIR).resolve(group));
+        GroupCapture capture = GroupCapture.open(group, dir, volumes, promotedBudget,
+                new GroupCapture.Options(PROMOTED_JOURNAL_MAX_BYTES / 16, PROMOTED_RING_SIZE, true,
+                        replica.generationId()), clock);
+        captures.add(capture);
+        links.get(group).drCapture(capture);
+        List<Export> exported = new ArrayList<>();
+        for (CapturedVolume device : capture.capture().exports()) {
+            exports.put(device.name(), device);
+            exported.add(new Export(device.name(), exportUri(device.name())));
         }
         return exported;
     }
@@ -349,18 +380,22 @@ public final class GroupRecovery implements AutoCloseable {
                 : "nbd://" + address.getAddress().getHostAddress() + ":" + address.getPort() + "/" + volume;
     }
 
-    /** Closes the exported promoted devices. Idempotent. */
+    /**
+     * Closes the captures of the promoted groups (each answers and syncs what it accepted).
+     * Idempotent. The NBD server has stopped taking requests before.
+     */
     @Override
     public synchronized void close() throws IOException {
         IOException failure = null;
-        for (FileBlockDevice device : devices) {
+        for (GroupCapture capture : captures) {
             try {
-                device.close();
-            } catch (IOException e) {
-                failure = failure == null ? e : failure;
+                capture.close();
+            } catch (Exception e) {
+                IOException io = e instanceof IOException x ? x : new IOException(e);
+                failure = failure == null ? io : failure;
             }
         }
-        devices.clear();
+        captures.clear();
         if (failure != null) {
             throw failure;
         }

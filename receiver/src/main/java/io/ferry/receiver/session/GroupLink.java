@@ -36,6 +36,8 @@ public final class GroupLink {
     private volatile long bytesReceived;
     private volatile long deltasReceived;
     private volatile long lastDeltaFirstSeq;
+    /** The capture of the writes made at this site since the promote; null until promoted. */
+    private volatile io.ferry.capture.GroupCapture drCapture;
 
     // Ring of (lastSeq, firstCaptureNanos) of received deltas not known to be applied, oldest first.
     private final long[] unappliedLastSeq = new long[UNAPPLIED_CAPACITY];
@@ -113,6 +115,16 @@ public final class GroupLink {
     /** Whether the group was promoted at this site: sessions are refused with GROUP_PROMOTED. */
     public boolean promoted() {
         return promoted;
+    }
+
+    /** The capture side that records the writes made at the DR site since the promote, or null. */
+    public io.ferry.capture.GroupCapture drCapture() {
+        return drCapture;
+    }
+
+    /** Set once the promoted group's volumes are exported through {@code capture}. */
+    public void drCapture(io.ferry.capture.GroupCapture capture) {
+        this.drCapture = capture;
     }
 
     /**
