@@ -70,6 +70,18 @@ class FencingEndToEndTest {
                 assertThat(fenced.get("divergentBytes").asLong()).as("the write after the promote point")
                         .isEqualTo(256 << 10);
                 assertThat(fenced.get("problem").asText()).contains("promoted at the DR site at seq " + promotedAt);
+                // The generation chains tell both sides the old primary wrote past the promote point.
+                assertThat(fenced.get("peer").get("relation").asText()).isEqualTo("split-brain");
+                assertThat(fenced.get("peer").get("divergedAtSeq").asLong()).isEqualTo(promotedAt);
+                assertThat(fenced.get("peer").get("divergentSeqs").asLong()).isEqualTo(1);
+                JsonNode drGroup = dr.get("/v1/groups/db");
+                assertThat(drGroup.get("generations")).hasSize(2);
+                assertThat(drGroup.get("generations").get(1).get("startSeq").asLong()).isEqualTo(promotedAt);
+                assertThat(drGroup.get("generations").get(0).get("id").asText())
+                        .isEqualTo(fenced.get("generationId").asText());
+                assertThat(drGroup.get("agentRelation").get("relation").asText()).isEqualTo("split-brain");
+                assertThat(drGroup.get("agentRelation").get("agentDivergentSeqs").asLong()).isEqualTo(1);
+                assertThat(drGroup.get("agentRelation").get("drDivergentSeqs").asLong()).isZero();
                 assertThatThrownBy(() -> client.write(0, bytes(random, 4096), false))
                         .isInstanceOfSatisfying(NbdException.class, e -> assertThat(e.errno()).isEqualTo(NbdErrors.EPERM));
                 try (NbdClient late = NbdClient.connect(agent.nbdAddress(), "db-log")) {

@@ -63,6 +63,9 @@ class PromotedWritesEndToEndTest {
             assertThat(after.get("state").asText()).isEqualTo("promoted");
             assertThat(after.get("drWrites").get("journalBytes").asLong()).isPositive();
             assertThat(after.get("drWrites").get("dirtyBytes").asLong()).isZero();
+            assertThat(after.get("generations")).as("the agent's generation, then the promote's").hasSize(2);
+            assertThat(after.get("generations").get(1).get("id").asText())
+                    .isEqualTo(Long.toHexString(replica.generationId()));
             journalSeq = capture.capture().journal().lastSeq();
         }
         assertRange(site.replica("db-data"), 8L << 20, first);

@@ -1,11 +1,13 @@
 package io.ferry.wire;
 
+import io.ferry.generation.GenerationHistory;
 /**
  * The receiver's answer for one group in HELLO_ACK: the seq up to which it holds the group
  * durable (the agent resumes at {@code durableSeq + 1}; 0 when it holds nothing), its generation
- * id for the group, and whether the agent may ship ({@link #STATUS_OK}).
+ * id for the group, whether the agent may ship ({@link #STATUS_OK}), and the chain of
+ * generations of the receiver's copy (a promote starts one).
  */
-public record GroupAck(String name, long durableSeq, long generationId, int status) {
+public record GroupAck(String name, long durableSeq, long generationId, int status, GenerationHistory history) {
 
     public static final int STATUS_OK = 0;
     /** The group was promoted on the receiver: the agent is fenced and must not ship. */
@@ -25,7 +27,12 @@ public record GroupAck(String name, long durableSeq, long generationId, int stat
      */
     public static final int STATUS_SYNC_ALL = 4;
 
-    static final int MIN_WIRE_BYTES = 1 + 1 + 8 + 8 + 1;
+    static final int MIN_WIRE_BYTES = 1 + 1 + 8 + 8 + 1 + 2 + 16;
+
+    /** An answer whose receiver side has the agent's generation chain alone (or none to tell). */
+    public GroupAck(String name, long durableSeq, long generationId, int status) {
+        this(name, durableSeq, generationId, status, GenerationHistory.of(generationId == 0 ? 1 : generationId));
+    }
 
     public GroupAck {
         WireCodec.checkName("group name", name);

@@ -49,7 +49,8 @@ public record Hello(String agentId, int minVersion, int maxVersion, List<GroupHe
         int estimate = Frames.HEADER_BYTES + 1 + agentId.length() + 4;
         for (GroupHello g : groups) {
             estimate += GroupHello.MIN_WIRE_BYTES + g.name().length()
-                    + g.volumes().size() * (VolumeInfo.MIN_WIRE_BYTES + WireCodec.MAX_NAME_BYTES);
+                    + g.volumes().size() * (VolumeInfo.MIN_WIRE_BYTES + WireCodec.MAX_NAME_BYTES)
+                    + 2 + 16 * g.history().entries().size() + 8;
         }
         ByteBuf out = alloc.buffer(estimate);
         int start = Frames.beginFrame(out, Frames.HELLO);
@@ -65,6 +66,8 @@ public record Hello(String agentId, int minVersion, int maxVersion, List<GroupHe
                 WireCodec.writeName(out, v.name());
                 out.writeLong(v.sizeBytes());
             }
+            WireCodec.writeHistory(out, g.history());
+            out.writeLong(g.lastSeq());
         }
         Frames.endFrame(out, start);
         return out;
@@ -90,8 +93,10 @@ public record Hello(String agentId, int minVersion, int maxVersion, List<GroupHe
                 long sizeBytes = WireCodec.readNonNegativeLong(body, MESSAGE, volumeField + ".sizeBytes");
                 volumes.add(new VolumeInfo(volume, sizeBytes));
             }
+            var history = WireCodec.readHistory(body, MESSAGE, field + ".history");
+            long lastSeq = WireCodec.readNonNegativeLong(body, MESSAGE, field + ".lastSeq");
             try {
-                groups.add(new GroupHello(name, generationId, volumes));
+                groups.add(new GroupHello(name, generationId, volumes, history, lastSeq));
             } catch (IllegalArgumentException e) {
                 throw WireCodec.malformed(MESSAGE, e.getMessage());
             }

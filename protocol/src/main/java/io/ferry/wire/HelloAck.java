@@ -50,7 +50,7 @@ public record HelloAck(int version, int maxFrameBytes, List<GroupAck> groups) im
     @Override
     public ByteBuf encode(ByteBufAllocator alloc) {
         ByteBuf out = alloc.buffer(Frames.HEADER_BYTES + 7
-                + groups.size() * (GroupAck.MIN_WIRE_BYTES + WireCodec.MAX_NAME_BYTES));
+                + groups.size() * (GroupAck.MIN_WIRE_BYTES + WireCodec.MAX_NAME_BYTES + 2 + 2 * 16));
         int start = Frames.beginFrame(out, Frames.HELLO_ACK);
         out.writeByte(version);
         out.writeInt(maxFrameBytes);
@@ -60,6 +60,7 @@ public record HelloAck(int version, int maxFrameBytes, List<GroupAck> groups) im
             out.writeLong(g.durableSeq());
             out.writeLong(g.generationId());
             out.writeByte(g.status());
+            WireCodec.writeHistory(out, g.history());
         }
         Frames.endFrame(out, start);
         return out;
@@ -81,8 +82,9 @@ public record HelloAck(int version, int maxFrameBytes, List<GroupAck> groups) im
             long durableSeq = WireCodec.readNonNegativeLong(body, MESSAGE, field + ".durableSeq");
             long generationId = WireCodec.readLong(body, MESSAGE, field + ".generationId");
             int status = WireCodec.readUnsignedByte(body, MESSAGE, field + ".status");
+            var history = WireCodec.readHistory(body, MESSAGE, field + ".history");
             try {
-                groups.add(new GroupAck(name, durableSeq, generationId, status));
+                groups.add(new GroupAck(name, durableSeq, generationId, status, history));
             } catch (IllegalArgumentException e) {
                 throw WireCodec.malformed(MESSAGE, e.getMessage());
             }

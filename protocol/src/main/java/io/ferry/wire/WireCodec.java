@@ -167,4 +167,29 @@ public final class WireCodec {
                     + body.readerIndex() + ")");
         }
     }
+
+    /** Writes a generation chain: a u16 count, then each generation's id and start seq. */
+    public static void writeHistory(ByteBuf out, io.ferry.generation.GenerationHistory history) {
+        out.writeShort(history.entries().size());
+        for (io.ferry.generation.GenerationHistory.Entry entry : history.entries()) {
+            out.writeLong(entry.id());
+            out.writeLong(entry.startSeq());
+        }
+    }
+
+    /** Reads a generation chain written by {@link #writeHistory}, checking it as it is built. */
+    public static io.ferry.generation.GenerationHistory readHistory(ByteBuf body, String message, String field) {
+        int count = readCount(body, io.ferry.generation.GenerationHistory.MAX_ENTRIES, 16, message, field + ".count");
+        java.util.List<io.ferry.generation.GenerationHistory.Entry> entries = new java.util.ArrayList<>(count);
+        try {
+            for (int i = 0; i < count; i++) {
+                long id = readLong(body, message, field + "[" + i + "].id");
+                long startSeq = readLong(body, message, field + "[" + i + "].startSeq");
+                entries.add(new io.ferry.generation.GenerationHistory.Entry(id, startSeq));
+            }
+            return new io.ferry.generation.GenerationHistory(entries);
+        } catch (IllegalArgumentException e) {
+            throw malformed(message, field + ": " + e.getMessage());
+        }
+    }
 }

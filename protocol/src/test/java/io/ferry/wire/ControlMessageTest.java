@@ -146,7 +146,7 @@ class ControlMessageTest {
     @Test
     void shouldRefuseAVolumeCountOverTheMaximum() {
         ByteBuf body = Unpooled.buffer().writeBytes(name("agent")).writeByte(1).writeByte(1).writeShort(1)
-                .writeBytes(name("g")).writeLong(0).writeShort(GroupHello.MAX_VOLUMES + 1);
+                .writeBytes(name("g")).writeLong(0).writeShort(GroupHello.MAX_VOLUMES + 1).writeZero(26);
         assertMalformed(body, Hello::decode, "groups[0].volumeCount is 1025, the maximum is 1024");
     }
 
@@ -159,22 +159,22 @@ class ControlMessageTest {
     @Test
     void shouldRefuseTheSameGroupTwice() {
         ByteBuf body = Unpooled.buffer().writeBytes(name("agent")).writeByte(1).writeByte(1).writeShort(2)
-                .writeBytes(name("g")).writeLong(0).writeShort(0)
-                .writeBytes(name("g")).writeLong(0).writeShort(0);
+                .writeBytes(name("g")).writeLong(7).writeShort(0).writeBytes(history(7)).writeLong(0)
+                .writeBytes(name("g")).writeLong(7).writeShort(0).writeBytes(history(7)).writeLong(0);
         assertMalformed(body, Hello::decode, "group g is listed twice");
     }
 
     @Test
     void shouldRefuseANegativeVolumeSize() {
         ByteBuf body = Unpooled.buffer().writeBytes(name("agent")).writeByte(1).writeByte(1).writeShort(1)
-                .writeBytes(name("g")).writeLong(0).writeShort(1).writeBytes(name("v")).writeLong(-5);
+                .writeBytes(name("g")).writeLong(0).writeShort(1).writeBytes(name("v")).writeLong(-5).writeZero(26);
         assertMalformed(body, Hello::decode, "groups[0].volumes[0].sizeBytes is -5");
     }
 
     @Test
     void shouldRefuseAnUnknownGroupStatus() {
         ByteBuf body = Unpooled.buffer().writeByte(1).writeInt(1 << 20).writeShort(1)
-                .writeBytes(name("g")).writeLong(0).writeLong(0).writeByte(5);
+                .writeBytes(name("g")).writeLong(0).writeLong(0).writeByte(5).writeBytes(history(7));
         assertMalformed(body, HelloAck::decode, "status is 5");
     }
 
@@ -219,6 +219,40 @@ class ControlMessageTest {
         ProtocolException pe = new ProtocolException(ErrorCode.MALFORMED, "x");
         assertThat(ProtocolException.find(new RuntimeException(new IllegalStateException(pe)))).isSameAs(pe);
         assertThat(ProtocolException.find(new RuntimeException())).isNull();
+    }
+
+    @Test
+    void shouldCarryGenerationChainsInHelloAndHelloAck() {
+        io.ferry.generation.GenerationHistory chain = io.ferry.generation.GenerationHistory.of(0x11).begin(0x22, 500)
+                .begin(0x33, 900);
+        Hello hello = new Hello("a", 1, 1, List.of(new GroupHello("g", 0x33, List.of(new VolumeInfo("v", 4096)), chain,
+                950)));
+        HelloAck ack = new HelloAck(1, Frames.DEFAULT_MAX_FRAME_BYTES, List.of(new GroupAck("g", 900, 0x44,
+                GroupAck.STATUS_PROMOTED, chain.begin(0x44, 900))));
+
+        assertThat(roundTrip(hello, Hello::decode)).isEqualTo(hello);
+        assertThat(roundTrip(ack, HelloAck::decode)).isEqualTo(ack);
+        assertThatThrownBy(() -> new GroupHello("g", 0x22, List.of(), chain, 0))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("is not the generation id 22");
+    }
+
+    @Test
+    void shouldRefuseAGenerationChainThatGoesBackInSeqs() {
+        ByteBuf body = Unpooled.buffer().writeByte(1).writeInt(1 << 20).writeShort(1)
+                .writeBytes(name("g")).writeLong(0).writeLong(0).writeByte(0)
+                .writeShort(2).writeLong(1).writeLong(50).writeLong(2).writeLong(10);
+        assertMalformed(body, HelloAck::decode, "groups[0].history", "starts at seq 10, before the one it follows (50)");
+    }
+
+    @Test
+    void shouldRefuseAGenerationIdOfZeroInAChain() {
+        ByteBuf body = Unpooled.buffer().writeByte(1).writeInt(1 << 20).writeShort(1)
+                .writeBytes(name("g")).writeLong(0).writeLong(0).writeByte(0).writeBytes(history(0));
+        assertMalformed(body, HelloAck::decode, "a generation id is never 0");
+    }
+
+    private static ByteBuf history(long id) {
+        return Unpooled.buffer().writeShort(1).writeLong(id).writeLong(0);
     }
 
     private static ByteBuf ack(String group) {

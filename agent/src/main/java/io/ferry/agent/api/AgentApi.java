@@ -192,6 +192,10 @@ public final class AgentApi {
             // once fenced, the dirty map stands for what the agent wrote that the promoted DR copy lacks
             g.put("divergentBytes", fenced && dirty != null ? dirty.dirtyBytes() : 0L);
             g.put("sync", view == null ? null : view.sync());
+            g.put("generationId", Long.toHexString(group.identity().generationId()));
+            if (view != null && view.relation() != null) {
+                g.put("peer", relation(view.relation()));
+            }
             if (view != null) {
                 g.put("bytesCaptured", view.bytesCaptured());
                 g.put("bytesShipped", view.bytesShipped());
@@ -224,5 +228,19 @@ public final class AgentApi {
         caps.put("minRpoSeconds", MIN_RPO_SECONDS);
         caps.put("maxRpoSeconds", MAX_RPO_SECONDS);
         return caps;
+    }
+
+    /**
+     * How a copy stands to its peer, as status shows it: {@code relation} (same, newer, older,
+     * split-brain, unrelated), the common ancestor generation, the seq where they diverged and the
+     * seqs this copy wrote past it.
+     */
+    static Map<String, Object> relation(io.ferry.generation.GenerationHistory.Relation relation) {
+        Map<String, Object> peer = new LinkedHashMap<>();
+        peer.put("relation", relation.kind().label());
+        peer.put("ancestorGeneration", relation.ancestor() == null ? null : Long.toHexString(relation.ancestor().id()));
+        peer.put("divergedAtSeq", relation.divergedAtSeq());
+        peer.put("divergentSeqs", relation.selfDivergentSeqs());
+        return peer;
     }
 }

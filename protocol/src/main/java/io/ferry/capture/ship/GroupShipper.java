@@ -154,6 +154,7 @@ final class GroupShipper implements AckGate {
             volumeIndex.put(volumes.get(i).name(), i);
         }
         this.generationId = generationId;
+        this.history = io.ferry.generation.GenerationHistory.of(generationId);
         this.rpoNanos = rpoNanos;
         // Coalesce for a tenth of the RPO (at most a second), so shipping delay uses a small
         // part of the budget; rpo 0s ships every record at once.
@@ -171,7 +172,7 @@ final class GroupShipper implements AckGate {
     }
 
     GroupHello hello() {
-        return new GroupHello(name, generationId, volumes);
+        return new GroupHello(name, generationId, volumes, history, pipeline.capturedSeq());
     }
 
     /** What a sync of the group reads (null: the group cannot sync). Set once, before shipping starts. */
@@ -187,6 +188,7 @@ final class GroupShipper implements AckGate {
     void onHelloAck(long id, GroupAck ack) {
         reset();
         connectionId = id;
+        relation = history.relate(pipeline.capturedSeq(), ack.history(), ack.durableSeq());
         if (ack.status() == GroupAck.STATUS_PROMOTED) {
             fail(FENCED, "group " + name + " was promoted at the DR site at seq " + ack.durableSeq()
                     + "; this agent no longer replicates it and refuses writes to it");
@@ -243,6 +245,15 @@ final class GroupShipper implements AckGate {
 
     /** The seq the receiver said the group was promoted at, until the pipeline is fenced there (-1: none). */
     private long fenceAt = -1;
+    /** The agent's generations (one so far: failback starts the next). */
+    private final io.ferry.generation.GenerationHistory history;
+    /** How this group stood to the receiver's copy at the last HELLO_ACK; null before one. */
+    private volatile io.ferry.generation.GenerationHistory.Relation relation;
+
+    /** How this group stood to the receiver's copy at the last HELLO_ACK; null before one. Any thread. */
+    io.ferry.generation.GenerationHistory.Relation relation() {
+        return relation;
+    }
 
     /** Queues the pipeline's fence once the receiver said the group was promoted; true if queued. */
     private boolean requestFence() {

@@ -320,5 +320,10 @@ public final class Shipper implements AutoCloseable, LinkListener, Agent {
         public io.ferry.capture.sync.VerifyRun verify() {
             return g.verifyRun();
         }
+
+        /** How the group stood to the receiver's copy at the last HELLO_ACK (generation chains), or null. */
+        public io.ferry.generation.GenerationHistory.Relation relation() {
+            return g.relation();
+        }
     }
 }

@@ -363,6 +363,15 @@ public final class GroupReplica implements GroupTarget, GroupView, AutoCloseable
         return state.current().generationId();
     }
 
+    @Override
+    public io.ferry.generation.GenerationHistory history() {
+        GroupState now = state.current();
+        long source = now.sourceGenerationId();
+        io.ferry.generation.GenerationHistory followed = io.ferry.generation.GenerationHistory.of(
+                source == 0 || source == GroupState.SOURCE_ADOPT ? now.generationId() : source);
+        return now.isPromoted() ? followed.begin(now.generationId(), now.appliedSeq()) : followed;
+    }
+
     /** Whether the group was promoted (persisted): it takes no more deltas. Lock-free. */
     public boolean isPromoted() {
         return state.current().isPromoted();

@@ -34,6 +34,14 @@ public interface GroupTarget {
 
     long generationId();
 
+    /**
+     * The chain of generations of the replicas' data: the agent's generation it follows from seq
+     * 0, and once promoted, the promote's generation from the promoted seq.
+     */
+    default io.ferry.generation.GenerationHistory history() {
+        return io.ferry.generation.GenerationHistory.of(generationId());
+    }
+
     /** Highest seq handed to {@link #append} (maybe not durable yet). */
     long receivedSeq();
 

@@ -52,7 +52,21 @@ public record ReceiverStatus(String id, List<Group> groups) {
     public record Group(String name, String agent, String state, long receivedSeq, long appliedSeq, long durableSeq,
                         double lagSeconds, boolean connected, long bytesReceived, String failure,
                         long oldestRecoverableSeq, long undoBytes, Long drillSeq, List<Volume> volumes,
-                        boolean consistent, long lastConsistentSeq, SyncStatus sync, DrWrites drWrites) {
+                        boolean consistent, long lastConsistentSeq, SyncStatus sync, DrWrites drWrites,
+                        List<Generation> generations, AgentRelation agentRelation) {
+    }
+
+    /** One generation of the replicas' data: its id (hex) and the seq its first write follows. */
+    public record Generation(String id, long startSeq) {
+    }
+
+    /**
+     * How the agent's copy stood to this one at its last HELLO: {@code relation} from this site's
+     * side (same, newer, older, split-brain, unrelated), the common ancestor, the seq where the
+     * copies diverged, and the seqs each side wrote past it.
+     */
+    public record AgentRelation(String relation, String ancestorGeneration, long divergedAtSeq, long agentDivergentSeqs,
+                                long drDivergentSeqs) {
     }
 
     /**
@@ -118,7 +132,25 @@ public record ReceiverStatus(String id, List<Group> groups) {
         return new Group(link.group(), link.agentId(), state, receivedSeq, appliedSeq, durableSeq,
                 lagNanos / 1e9, connected, link.bytesReceived(), failure, target.oldestRecoverableSeq(),
                 target.undoBytes(), target.drilling() ? target.drillSeq() : null, volumes, target.consistent(),
-                target.lastConsistentSeq(), syncStatus(target.syncProgress(), nowNanos), drWrites(link.drCapture()));
+                target.lastConsistentSeq(), syncStatus(target.syncProgress(), nowNanos), drWrites(link.drCapture()),
+                generations(link.target().history()), agentRelation(link.agentRelation()));
+    }
+
+    private static List<Generation> generations(io.ferry.generation.GenerationHistory history) {
+        List<Generation> out = new ArrayList<>();
+        for (var entry : history.entries()) {
+            out.add(new Generation(Long.toHexString(entry.id()), entry.startSeq()));
+        }
+        return out;
+    }
+
+    private static AgentRelation agentRelation(io.ferry.generation.GenerationHistory.Relation relation) {
+        if (relation == null) {
+            return null;
+        }
+        String kind = relation.kind().label();
+        return new AgentRelation(kind, relation.ancestor() == null ? null : Long.toHexString(relation.ancestor().id()),
+                relation.divergedAtSeq(), relation.otherDivergentSeqs(), relation.selfDivergentSeqs());
     }
 
     private static DrWrites drWrites(io.ferry.capture.GroupCapture capture) {

@@ -117,6 +117,26 @@ public final class GroupLink {
         return promoted;
     }
 
+    /** How the agent's copy stood to this one at its last HELLO (generation chains); null before one. */
+    private volatile io.ferry.generation.GenerationHistory.Relation agentRelation;
+
+    public io.ferry.generation.GenerationHistory.Relation agentRelation() {
+        return agentRelation;
+    }
+
+    void agentRelation(io.ferry.generation.GenerationHistory.Relation relation) {
+        this.agentRelation = relation;
+    }
+
+    /**
+     * The last seq of this copy in its newest generation's seq space: the applied seq, plus, once
+     * promoted, the writes captured at this site since.
+     */
+    public long lastSeq() {
+        io.ferry.capture.GroupCapture capture = drCapture;
+        return target.appliedSeq() + (capture == null ? 0 : capture.pipeline().capturedSeq());
+    }
+
     /** The capture side that records the writes made at the DR site since the promote, or null. */
     public io.ferry.capture.GroupCapture drCapture() {
         return drCapture;

@@ -283,6 +283,13 @@ public final class ReplicationSession extends ChannelInboundHandlerAdapter {
         List<GroupHello> wanted = new ArrayList<>(hello.groups().size());
         for (GroupHello group : hello.groups()) {
             GroupLink link = context.links().get(group.name());
+            var relation = link.target().history().relate(link.lastSeq(), group.history(), group.lastSeq());
+            link.agentRelation(relation);
+            if (relation.kind() == io.ferry.generation.GenerationHistory.Kind.SPLIT_BRAIN) {
+                LOG.warn("{}: group {} is in split brain: the agent wrote {} seq(s) and this site {} past seq {},"
+                        + " where the copies diverged", peer, group.name(), relation.otherDivergentSeqs(),
+                        relation.selfDivergentSeqs(), relation.divergedAtSeq());
+            }
             if (link.promoted()) {
                 fencedGroups.add(link);
                 LOG.warn("{}: group {} was promoted at the DR site; answering HELLO with status PROMOTED", peer,
@@ -393,12 +400,13 @@ public final class ReplicationSession extends ChannelInboundHandlerAdapter {
                 return;
             }
             groups.put(link.group(), new SessionGroup(link, link.target().volumes(), durableSeqs[i]));
-            acks.add(new GroupAck(link.group(), durableSeqs[i], link.target().generationId(), statuses[i]));
+            acks.add(new GroupAck(link.group(), durableSeqs[i], link.target().generationId(), statuses[i],
+                    link.target().history()));
         }
         for (GroupLink link : fencedGroups) {
             // a promoted group's ack carries the seq it was promoted at: the agent's writes after it diverge
             acks.add(new GroupAck(link.group(), link.target().appliedSeq(), link.target().generationId(),
-                    GroupAck.STATUS_PROMOTED));
+                    GroupAck.STATUS_PROMOTED, link.target().history()));
         }
         FrameDecoder frameDecoder = ctx.pipeline().get(FrameDecoder.class);
         if (frameDecoder != null) {
