@@ -142,7 +142,8 @@ class ReceiverNodeTest {
         try (TestAgentConnection agent = connect(TlsContexts.client(hostA))) {
             HelloAck helloAck = agent.hello(new Hello("host-a", 1, 1, List.of(new GroupHello("db", 5, DB_VOLUMES))));
             assertThat(helloAck.groups()).containsExactly(
-                    new GroupAck("db", 0, node.group("db").generationId(), GroupAck.STATUS_SYNC_EMPTY));
+                    new GroupAck("db", 0, node.group("db").generationId(), GroupAck.STATUS_SYNC_EMPTY,
+                            io.ferry.generation.GenerationHistory.of(5)));
             assertThat(node.link("db").connected()).isTrue();
 
             agent.send(delta(1, 3, 1, 8192, (byte) 0x5a, nowNanos.get()));

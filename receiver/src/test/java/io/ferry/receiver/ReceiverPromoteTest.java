@@ -203,7 +203,8 @@ class ReceiverPromoteTest {
         try (TestAgentConnection agent = connect()) {
             HelloAck helloAck = agent.hello(new Hello("host-a", 1, 1, List.of(new GroupHello("db", 5, DB_VOLUMES))));
             assertThat(helloAck.groups()).containsExactly(
-                    new GroupAck("db", 3, node.group("db").generationId(), GroupAck.STATUS_PROMOTED));
+                    new GroupAck("db", 3, node.group("db").generationId(), GroupAck.STATUS_PROMOTED,
+                            io.ferry.generation.GenerationHistory.of(5).begin(node.group("db").generationId(), 3)));
 
             agent.send(delta(4, 4, (byte) 0x11));
             ErrorMessage error = (ErrorMessage) agent.next();
@@ -259,7 +260,8 @@ class ReceiverPromoteTest {
         assertThat(api().get("/v1/groups/db").get("state").asText()).isEqualTo("promoted");
         try (TestAgentConnection agent = connect()) {
             assertThat(agent.hello(new Hello("host-a", 1, 1, List.of(new GroupHello("db", 5, DB_VOLUMES)))).groups()).containsExactly(
-                    new GroupAck("db", 3, generation, GroupAck.STATUS_PROMOTED));
+                    new GroupAck("db", 3, generation, GroupAck.STATUS_PROMOTED,
+                            io.ferry.generation.GenerationHistory.of(5).begin(generation, 3)));
         }
         byte[] block = new byte[4096];
         try (var channel = java.nio.channels.FileChannel.open(node.group("db").replicaPath("db-data"))) {
